@@ -1,0 +1,109 @@
+"""The run record (``run.json``): the single source every output is written from."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.results import SCHEMA_VERSION, RequirementResult, Status
+
+RUN_FILE = "run.json"
+
+
+@dataclass
+class LabInfo:
+    name: str = ""  # inventory name, e.g. "local-sim"
+    inventory: str = ""  # path as given
+    kind: str = ""  # "local-sim" | "existing" | "bare-metal"
+    simulated: bool = False
+    kubernetes_version: str = ""  # from the cluster, e.g. "v1.37.2"
+    components: dict[str, str] = field(default_factory=dict)  # component -> version
+    product: dict[str, Any] = field(default_factory=dict)  # PRODUCT.yaml metadata from the inventory
+
+
+@dataclass
+class Run:
+    run_id: str
+    checklists: list[str]
+    lab: LabInfo = field(default_factory=LabInfo)
+    requirements: dict[str, RequirementResult] = field(default_factory=dict)
+    started: str = ""
+    finished: str = ""
+    duration_s: float | None = None
+    #: "complete" when the verify play finished; "partial" when it was interrupted
+    state: str = "complete"
+    #: why a partial run stopped: {"reason": "canceled"|"timeout"|"failed"|"error", "message": str}
+    interruption: dict[str, str] | None = None
+    selection: dict[str, list[str]] = field(default_factory=lambda: {"only": [], "skip": []})
+    harness_version: str = ""
+    schema_version: str = SCHEMA_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": self.schema_version,
+            "run_id": self.run_id,
+            "harness_version": self.harness_version,
+            "started": self.started,
+            "finished": self.finished,
+            "duration_s": self.duration_s,
+            "state": self.state,
+            "interruption": self.interruption,
+            "checklists": list(self.checklists),
+            "selection": self.selection,
+            "lab": {
+                "name": self.lab.name,
+                "inventory": self.lab.inventory,
+                "kind": self.lab.kind,
+                "simulated": self.lab.simulated,
+                "kubernetes_version": self.lab.kubernetes_version,
+                "components": dict(self.lab.components),
+                "product": dict(self.lab.product),
+            },
+            "requirements": {k: v.to_dict() for k, v in self.requirements.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Run:
+        lab = d.get("lab") or {}
+        return cls(
+            run_id=str(d["run_id"]),
+            checklists=[str(c) for c in d.get("checklists") or []],
+            lab=LabInfo(
+                name=str(lab.get("name", "")),
+                inventory=str(lab.get("inventory", "")),
+                kind=str(lab.get("kind", "")),
+                simulated=bool(lab.get("simulated", False)),
+                kubernetes_version=str(lab.get("kubernetes_version", "")),
+                components={str(k): str(v) for k, v in (lab.get("components") or {}).items()},
+                product=dict(lab.get("product") or {}),
+            ),
+            requirements={
+                k: RequirementResult.from_dict(v) for k, v in (d.get("requirements") or {}).items()
+            },
+            started=str(d.get("started", "")),
+            finished=str(d.get("finished", "")),
+            duration_s=d.get("duration_s"),
+            state=str(d.get("state", "complete")),
+            interruption=d.get("interruption"),
+            selection=d.get("selection") or {"only": [], "skip": []},
+            harness_version=str(d.get("harness_version", "")),
+            schema_version=str(d.get("schema_version", SCHEMA_VERSION)),
+        )
+
+    def save(self, run_dir: Path) -> Path:
+        path = run_dir / RUN_FILE
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n", "utf-8")
+        tmp.replace(path)  # atomic: a reader never sees half a run.json
+        return path
+
+    @classmethod
+    def load(cls, run_dir_or_file: Path) -> Run:
+        path = run_dir_or_file / RUN_FILE if run_dir_or_file.is_dir() else run_dir_or_file
+        return cls.from_dict(json.loads(path.read_text("utf-8")))
+
+    def status_of(self, req_id: str) -> Status | None:
+        r = self.requirements.get(req_id)
+        return r.status if r else None
