@@ -107,3 +107,23 @@ class Run:
     def status_of(self, req_id: str) -> Status | None:
         r = self.requirements.get(req_id)
         return r.status if r else None
+
+
+def schema() -> dict[str, Any]:
+    """The versioned JSON Schema of run.json, shipped with the package."""
+    from importlib import resources
+
+    text = resources.files("harness").joinpath("schema/run.schema.json").read_text("utf-8")
+    doc: dict[str, Any] = json.loads(text)
+    return doc
+
+
+def validate_run_dict(d: dict[str, Any]) -> list[str]:
+    """Schema problems of a run.json document, one line each (empty when valid)."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema())
+    return [
+        f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}"
+        for e in sorted(validator.iter_errors(d), key=lambda e: list(map(str, e.absolute_path)))
+    ]

@@ -407,7 +407,7 @@ def _wait_healthy(params: Dict[str, Any], record: Dict[str, Any]) -> Tuple[bool,
     deadline = time.monotonic() + params["health_timeout"]
     if not url:
         time.sleep(params["health_grace"])
-        return (_is_ours(record), "process exited") if not _is_ours(record) else (True, "alive")
+        return (True, "alive") if _is_ours(record) else (False, "process exited")
     ctx = _ssl_context(params)
     delay, last = 0.05, "not tried"
     while True:
@@ -437,8 +437,11 @@ def _signal(record: Dict[str, Any], sig: int) -> None:
         pass
 
 
-def _stop_many(records: List[Dict[str, Any]], timeout: float) -> List[str]:
-    """SIGTERM all, wait up to timeout, SIGKILL stragglers. Returns the names killed."""
+def _stop_many(records: List[Dict[str, Any]], timeout: float) -> Tuple[List[str], List[str]]:
+    """SIGTERM all at once, wait up to timeout, SIGKILL stragglers.
+
+    Returns (names that needed SIGKILL, names still alive after it).
+    """
     alive = [r for r in records if _is_ours(r)]
     for rec in alive:
         _signal(rec, signal.SIGTERM)
@@ -446,14 +449,14 @@ def _stop_many(records: List[Dict[str, Any]], timeout: float) -> List[str]:
     while alive and time.monotonic() < deadline:
         time.sleep(0.05)
         alive = [r for r in alive if _is_ours(r)]
+    killed = [str(r.get("name")) for r in alive]
     for rec in alive:
         _signal(rec, signal.SIGKILL)
     deadline = time.monotonic() + 5
     while alive and time.monotonic() < deadline:
         time.sleep(0.05)
         alive = [r for r in alive if _is_ours(r)]
-    return [str(r.get("name")) for r in records if r in alive] or [
-        str(r.get("name")) for r in records if r.get("_killed")]
+    return killed, [str(r.get("name")) for r in alive]
 
 
 def _resolve(argv: List[str], env: Dict[str, str]) -> List[str]:
@@ -573,17 +576,15 @@ def _absent(module: AnsibleModule) -> None:
         module.exit_json(changed=True, stopped=names, killed=[])
     records = [r for r in (_read_record(_record_path(p["state_dir"], n)) for n in names) if r]
     running = [str(r.get("name")) for r in records if _is_ours(r)]
-    alive_before = {id(r) for r in records if _is_ours(r)}
-    _stop_many(records, p["stop_timeout"])
-    killed = [str(r.get("name")) for r in records if id(r) in alive_before and _is_ours(r)]
-    if killed:
-        module.fail_json(msg="could not stop: %s" % ", ".join(killed), stopped=running, killed=killed)
+    killed, survivors = _stop_many(records, p["stop_timeout"])
+    if survivors:
+        module.fail_json(msg="could not stop: %s" % ", ".join(survivors), stopped=running, killed=killed)
     for name in names:
         try:
             os.remove(_record_path(p["state_dir"], name))
         except FileNotFoundError:
             pass
-    module.exit_json(changed=True, stopped=running, killed=[])
+    module.exit_json(changed=True, stopped=running, killed=killed)
 
 
 def main() -> None:

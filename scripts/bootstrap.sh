@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Set up everything harness and its simulated lab need on a fresh Debian machine:
+# system packages, the Python virtualenv (.venv) with harness installed, and the lab's
+# Go-built binaries (cached in $HARNESS_CACHE, default ~/.cache/harness, keyed by version).
+#
+#   scripts/bootstrap.sh            everything (the core lab, plus Kueue/KubeRay/adapter)
+#   HARNESS_LAB_EXTRAS=0 scripts/bootstrap.sh   core lab only (control plane, etcd, kwok)
+#   HARNESS_SKIP_LAB_BUILD=1 scripts/bootstrap.sh   Python side only (unit tests, real clusters)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\n== %s\n' "$*"; }
+elapsed() { echo "$(( $(date +%s) - t0 ))s"; }
+t0=$(date +%s)
+
+# System packages: Prometheus for the lab's metrics, iproute2 for its network namespace.
+need_apt=()
+command -v prometheus >/dev/null || [[ -x /usr/bin/prometheus ]] || need_apt+=(prometheus)
+command -v ip >/dev/null || need_apt+=(iproute2)
+command -v openssl >/dev/null || need_apt+=(openssl)
+if ((${#need_apt[@]})); then
+  say "apt: installing ${need_apt[*]}"
+  if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  # The Debian package enables a system Prometheus on :9090; the lab runs its own.
+  if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then
+    $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
+fi
+
+py=${PYTHON:-python3}
+if [[ ! -x .venv/bin/python ]]; then
+  say "python: creating .venv with $($py --version)"
+  $py -m venv .venv
+fi
+say "python: installing harness (editable) with dev and lab extras"
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[dev,lab]'
+
+if [[ "${HARNESS_SKIP_LAB_BUILD:-0}" != 1 ]]; then
+  core=(etcd kwok kubernetes)
+  extras=(kueue kuberay prometheus-adapter)
+  for c in "${core[@]}"; do
+    say "lab: $c ($(elapsed) so far)"
+    lab/build/build.sh "$c" >/dev/null
+  done
+  if [[ "${HARNESS_LAB_EXTRAS:-1}" == 1 ]]; then
+    for c in "${extras[@]}"; do
+      say "lab: $c ($(elapsed) so far)"
+      lab/build/build.sh "$c" >/dev/null || echo "warning: $c did not build; the lab runs without it and its tests skip"
+    done
+  fi
+fi
+say "bootstrap done in $(elapsed)"
