@@ -161,6 +161,14 @@ def check_ids(ids: list[str]) -> None:
 
 
 def title(req_id: str) -> str:
-    """Report title from an id, as the upstream renderer makes it (``dra_support`` → ``DRA Support``)."""
-    upper = {"dra", "api", "gpu", "ai", "url", "crd"}
-    return " ".join(w.upper() if w in upper else w.capitalize() for w in req_id.split("_"))
+    """Report title from an id, as the upstream renderer makes it (``dra_support`` → ``DRA Support``).
+
+    Acronyms match case-insensitively; other words only get their first letter upper-cased
+    (``gpuSharing`` stays ``GpuSharing``, which ``str.capitalize`` would not keep).
+    """
+    return " ".join(
+        w.upper() if w.upper() in _ACRONYMS else w[:1].upper() + w[1:] for w in req_id.split("_")
+    )
+
+
+_ACRONYMS = frozenset({"DRA", "API", "GPU", "AI", "URL", "CRD"})

@@ -71,10 +71,10 @@ class Sample:
 
 @dataclass
 class ClusterState:
-    nodes: list[JSON] = field(default_factory=list)
-    pods: list[JSON] = field(default_factory=list)
-    claims: list[JSON] = field(default_factory=list)
-    slices: list[JSON] = field(default_factory=list)
+    nodes: Sequence[JSON] = field(default_factory=list)
+    pods: Sequence[JSON] = field(default_factory=list)
+    claims: Sequence[JSON] = field(default_factory=list)
+    slices: Sequence[JSON] = field(default_factory=list)
 
 
 # (pod uid, container name) -> GPU indices on the pod's node; kept between refreshes so a

@@ -120,7 +120,7 @@ def test_assignment_is_oldest_first_and_sticky() -> None:
 
 
 def test_dra_claim_allocation_marks_the_allocated_device() -> None:
-    slices = [{"spec": {"driver": "gpu.nvidia.com", "nodeName": "n0", "pool": {"name": "n0"},
+    slices: list[dict[str, Any]] = [{"spec": {"driver": "gpu.nvidia.com", "nodeName": "n0", "pool": {"name": "n0"},
                         "devices": [{"name": f"gpu-{i}", "attributes": {"uuid": {"string": f"GPU-fixed-{i}"}}}
                                     for i in range(4)]}}]
     claim = {"metadata": {"name": "infer-gpu-abc12", "namespace": "ml"},

@@ -18,8 +18,8 @@ description:
     C(started) (plus C(spec_hash), C(starttime) and C(netns), used for idempotence).
   - Waits, polling with backoff, until O(health_url) answers. If the process exits or the wait
     times out, the module fails and the error message ends with the tail of the process log.
-  - Idempotent. If the recorded process is alive, is the same process (same kernel start time and
-    command line) and was started from the same specification (command, environment, network
+  - Idempotent. If the recorded process is alive, is the same process (same PID and kernel start
+    time, so a recycled PID is never mistaken for it) and was started from the same specification (command, environment, network
     namespace, working directory and the content of O(watch_files)), nothing is done and
     C(changed) is false. If the specification differs, the old process is stopped and a new one
     started.
@@ -28,6 +28,8 @@ description:
   - O(state=absent) stops the recorded process (SIGTERM to its process group, SIGKILL after
     O(stop_timeout) seconds) and removes the record. With O(name=*) every recorded component under
     O(state_dir) is stopped at once, which is what lab teardown uses.
+  - A process that does not become healthy is stopped; its record stays (so status shows it dead)
+    until the next successful start or O(state=absent).
   - Linux only (reads C(/proc)).
 options:
   name:
@@ -254,15 +256,19 @@ def _proc_cmdline(pid: int) -> Optional[List[str]]:
 
 
 def _is_ours(record: Dict[str, Any]) -> bool:
-    """The recorded process still runs and is the same process (not a recycled PID)."""
+    """The recorded process still runs and is the same process, not a recycled PID.
+
+    Identity is (pid, kernel start time): it survives exec (shebang scripts, shims, `ip netns
+    exec`), which a comparison of /proc/<pid>/cmdline would not.
+    """
     pid = int(record.get("pid") or 0)
     if pid <= 0:
         return False
     start = _proc_starttime(pid)
     if start is None:
         return False
-    if record.get("starttime") is not None and int(record["starttime"]) != start:
-        return False
+    if record.get("starttime") is not None:
+        return int(record["starttime"]) == start
     return _proc_cmdline(pid) == list(record.get("cmdline") or [])
 
 
@@ -467,7 +473,7 @@ def _resolve(argv: List[str], env: Dict[str, str]) -> List[str]:
 
 
 def _start(module: AnsibleModule, params: Dict[str, Any], argv: List[str], env: Dict[str, str],
-           log: str, chdir: str) -> Tuple[int, int, List[str]]:
+           log: str, chdir: str) -> Tuple[int, int]:
     spawn = argv
     if params["netns"]:
         ip = shutil.which("ip") or "/usr/sbin/ip"
@@ -482,17 +488,11 @@ def _start(module: AnsibleModule, params: Dict[str, Any], argv: List[str], env: 
                 cwd=chdir, env=env, start_new_session=True, close_fds=True)
         except OSError as exc:
             module.fail_json(msg="%s: cannot start %s: %s" % (params["name"], argv[0], exc), log=log)
-    # `ip netns exec` execs the real program in place: wait until the pid shows its argv.
-    deadline = time.monotonic() + 5
-    cmdline = _proc_cmdline(proc.pid) or []
-    while params["netns"] and cmdline != argv and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.02)
-        cmdline = _proc_cmdline(proc.pid) or []
     start = _proc_starttime(proc.pid)
     if proc.poll() is not None or start is None:
         module.fail_json(msg="%s exited at once (rc=%s). Last lines of %s:\n%s"
                          % (params["name"], proc.returncode, log, _log_tail(log)), log=log)
-    return proc.pid, int(start or 0), cmdline
+    return proc.pid, int(start or 0)
 
 
 def _now() -> str:
@@ -548,15 +548,18 @@ def _present(module: AnsibleModule) -> None:
                          % (name, p["netns"]))
 
     os.makedirs(chdir, exist_ok=True)
-    pid, start, cmdline = _start(module, p, argv, env, log, chdir)
+    pid, start = _start(module, p, argv, env, log, chdir)
     record = {
         "name": name, "pid": pid, "version": p["version"], "endpoint": p["endpoint"],
-        "health_url": p["health_url"], "log": log, "cmdline": cmdline or argv, "started": _now(),
+        "health_url": p["health_url"], "log": log, "cmdline": argv, "started": _now(),
         "starttime": start, "spec_hash": spec, "netns": p["netns"] or "",
     }
     _write_record(path, record)
     ok, why = _wait_healthy(p, record)
     if not ok:
+        # An unhealthy process is stopped (the record stays, so status shows it as dead and the
+        # next run starts it afresh).
+        _stop_many([record], min(p["stop_timeout"], 5))
         module.fail_json(msg="%s did not become healthy: %s. Last lines of %s:\n%s"
                          % (name, why, log, _log_tail(log)), record=record, log=log)
     module.exit_json(changed=True, pid=pid, record=record, restarted=restarted, log=log)

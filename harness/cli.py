@@ -1,0 +1,496 @@
+"""The ``harness`` command: one thin function per verb.
+
+Exit codes: 0 every selected MUST requirement Implemented (or declared N/A) / the verb succeeded;
+1 a requirement failed (or validate/diff/doctor found a problem); 2 usage or input error (one line
+on stderr); 3 the harness itself could not finish (partial results kept).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any, NoReturn
+
+from harness import __version__, catalog
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_HARNESS = 0, 1, 2, 3
+DEFAULT_INVENTORY = "inventories/local-sim"
+
+
+class UsageError(Exception):
+    """Bad input from the user: reported as one line, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (and exit 2), not usage + message."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        sys.exit(EXIT_USAGE)
+
+
+def _ids(values: list[str] | None) -> list[str]:
+    """``--only a,b --only c`` → [a, b, c]."""
+    return [p.strip() for v in values or [] for p in v.split(",") if p.strip()]
+
+
+def _project_root() -> Path:
+    from harness.runner import PROJECT_ROOT
+
+    return PROJECT_ROOT
+
+
+def _load_lab(path: str) -> Any:
+    from harness.lab import InventoryError, load_inventory
+
+    p = Path(path)
+    if not p.exists() and not p.is_absolute() and (_project_root() / p).exists():
+        p = _project_root() / p  # the default works from any directory
+    try:
+        return load_inventory(p)
+    except InventoryError as e:
+        raise UsageError(str(e)) from None
+
+
+def _runs_dir(args: argparse.Namespace) -> Path:
+    return Path(args.run_dir) if args.run_dir else Path("runs")
+
+
+def _mode(args: argparse.Namespace) -> str:
+    return "json" if getattr(args, "json", False) else "quiet" if getattr(args, "quiet", False) else "live"
+
+
+class _Cancel:
+    """First Ctrl-C (or SIGTERM) asks the run to stop cleanly; a second one aborts at once."""
+
+    def __init__(self, announce: Callable[[str], None]) -> None:
+        self.requested = False
+        self.announce = announce
+        self.previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _Cancel:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self.previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        self.announce("cancelling: stopping the run, then cleaning up (Ctrl-C again to abort now)")
+
+    def __call__(self) -> bool:
+        return self.requested
+
+
+# --- verbs ---------------------------------------------------------------------------------------
+
+
+def cmd_requirements(args: argparse.Namespace) -> int:
+    from harness.verify import SelectionError, select_checklists
+
+    try:
+        versions = select_checklists(args.checklist or [])
+    except SelectionError as e:
+        raise UsageError(str(e)) from None
+    rows = [(v, r) for v in versions for r in catalog.load(v).requirements]
+    if args.json:
+        print(json.dumps([{"checklist": v, "id": r.id, "level": r.level, "category": r.category} for v, r in rows]))
+        return EXIT_OK
+    for v in versions:
+        if len(versions) > 1:
+            print(f"# {v}")
+        for r in catalog.load(v).requirements:
+            print(f"{r.id:<30} {r.level:<7} {r.category}")
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from harness.progress import Progress
+    from harness.verify import SelectionError, select_checklists, select_requirements, verify
+
+    lab = _load_lab(args.inventory)
+    only, skip = _ids(args.only), _ids(args.skip)
+    try:
+        checklists = select_checklists(args.checklist or [])
+        selected = select_requirements(checklists, only, skip)
+    except SelectionError as e:
+        raise UsageError(str(e)) from None
+    roles_path = [Path(p) for p in args.roles_path or []]
+    for p in roles_path:
+        if not p.is_dir():
+            raise UsageError(f"--roles-path '{p}' is not a directory")
+    mode = _mode(args)
+    title = f"harness verify: {lab.name} ({'simulated GPUs' if lab.simulated else lab.kind}), " \
+            f"checklist {', '.join(checklists)}, {len(selected)} requirements"  # fmt: skip
+    with Progress(mode, total=len(selected), title=title) as progress, _Cancel(_note) as cancel:
+        result = verify(
+            lab, checklists, selected,
+            runs_dir=_runs_dir(args),
+            selection={"only": only, "skip": skip},
+            timeout=args.timeout,
+            requirement_timeout=args.requirement_timeout,
+            on_event=progress, cancel=cancel,
+            roles_path=roles_path, verbosity=args.verbose,
+            write_reports=not args.no_report,
+        )  # fmt: skip
+    run = result.run
+    code = result.exit_code
+    if mode == "json":
+        progress.json({
+            "type": "summary", "run_id": run.run_id, "run_dir": str(result.run_dir), "state": run.state,
+            "interruption": run.interruption, "exit_code": code,
+            "requirements": {k: {"status": str(v.status), "outcome": str(v.outcome)}
+                             for k, v in run.requirements.items()},
+            "reports": [str(p) for p in result.reports], "report_error": result.report_error,
+        })  # fmt: skip
+    elif mode == "live":
+        _print_summary(result)
+    if result.outcome.withheld_env and args.verbose:
+        _note(f"withheld from ansible (secret-looking names): {', '.join(result.outcome.withheld_env)}")
+    if result.report_error:
+        _note(result.report_error)
+    if mode == "quiet":
+        print(f"{run.run_id} {run.state} exit={code} {result.run_dir}")
+    return code
+
+
+def _print_summary(result: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    run = result.run
+    levels = {r.id: r.level for v in run.checklists for r in catalog.load(v).requirements}
+    table = Table(title=f"run {run.run_id}" + (" (SIMULATED GPUs)" if run.lab.simulated else ""))
+    for col in ("requirement", "level", "status", "outcome", "checks"):
+        table.add_column(col)
+    colors = {"Implemented": "green", "Not Implemented": "red", "N/A": "blue", "Partially Implemented": "yellow"}
+    for rid, r in run.requirements.items():
+        counts: dict[str, int] = {}
+        for c in r.checks:
+            counts[str(c.status)] = counts.get(str(c.status), 0) + 1
+        table.add_row(
+            rid, levels.get(rid, ""), f"[{colors.get(str(r.status), '')}]{r.status}[/]", str(r.outcome),
+            " ".join(f"{v} {k}" for k, v in counts.items()),
+        )  # fmt: skip
+    console = Console()
+    console.print(table)
+    if run.state != "complete" and run.interruption:
+        console.print(f"[bold red]partial run[/]: {run.interruption.get('message', '')}")
+    console.print(f"run directory: {result.run_dir}")
+    for p in result.reports:
+        if p.name == "PRODUCT.md":
+            console.print(f"report: {p}")
+
+
+def _playbook_verb(args: argparse.Namespace, playbook: str, what: str) -> int:
+    from harness.progress import Progress
+    from harness.runner import make_run_dir, new_run_id, run_playbook
+
+    lab = _load_lab(args.inventory)
+    run_id = new_run_id()
+    run_dir = make_run_dir(_runs_dir(args), f"{run_id}-{what}").resolve()
+    mode = _mode(args)
+    with Progress(mode, title=f"harness {what}: {lab.name}") as progress, _Cancel(_note) as cancel:
+        outcome = run_playbook(
+            playbook, lab.path, run_dir, {"harness_run_id": run_id, "harness_run_dir": str(run_dir)},
+            timeout=args.timeout, on_event=progress, cancel=cancel, ident=what, verbosity=args.verbose,
+        )  # fmt: skip
+    if mode == "json":
+        progress.json({"type": "summary", "status": outcome.status, "rc": outcome.rc,
+                       "log": str(outcome.log), "failed_tasks": outcome.events.failed_tasks})  # fmt: skip
+    if outcome.ok:
+        if mode != "json":
+            print(f"{what}: done in {outcome.duration_s:.1f}s (log: {outcome.log})")
+        return EXIT_OK
+    _note(f"{what} did not finish ({outcome.status}, rc={outcome.rc}); log: {outcome.log}")
+    for line in outcome.events.failed_tasks[-3:]:
+        _note(f"  failed: {line}")
+    if outcome.message:
+        _note(f"  {outcome.message}")
+    return EXIT_HARNESS
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    return _playbook_verb(args, "up.yml", "up")
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    return _playbook_verb(args, "down.yml", "down")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    if args.verify_bundle:
+        from harness.report.bundle import verify_bundle
+
+        d = Path(args.verify_bundle)
+        if not d.is_dir():
+            raise UsageError(f"'{d}' is not a directory")
+        problems = verify_bundle(d)
+        for p in problems:
+            print(p)
+        if not problems and not args.quiet:
+            print(f"{d}: bundle intact")
+        return EXIT_FAILED if problems else EXIT_OK
+    if not args.source or not args.out:
+        raise UsageError("report needs --from RUN_DIR|PRODUCT.yaml and --out DIR (or --verify-bundle DIR)")
+    src, out = Path(args.source), Path(args.out)
+    if not src.exists():
+        raise UsageError(f"'{src}' does not exist")
+    if src.is_file() and src.suffix in (".yaml", ".yml"):
+        from harness.report import render_any_product
+
+        try:
+            md = render_any_product(src, out)
+        except (OSError, ValueError) as e:
+            raise UsageError(f"{src}: {' '.join(str(e).split())}") from None
+        if not args.quiet:
+            print(md)
+        return EXIT_OK
+    from harness.run import RUN_FILE, Run
+    from harness.verify import write_reports_for
+
+    run_file = src / RUN_FILE if src.is_dir() else src
+    if not run_file.is_file():
+        raise UsageError(f"'{src}' holds no {RUN_FILE} (give a run directory or a PRODUCT.yaml)")
+    try:
+        run = Run.load(run_file)
+    except (ValueError, KeyError, TypeError) as e:
+        raise UsageError(f"{run_file}: not a usable run record ({type(e).__name__}: {e})") from None
+    written, err = write_reports_for(run, run_file.parent, out)
+    if err:
+        _note(err)
+        return EXIT_HARNESS
+    if not args.quiet:
+        for f in written:
+            print(f)
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from harness.validate import exit_code, iter_lines, validate_file
+
+    p = Path(args.path)
+    if not p.is_file():
+        raise UsageError(f"'{p}' is not a file")
+    findings = validate_file(p, online=args.online)
+    if args.json:
+        print(json.dumps([{"level": f.level, "subject": f.subject, "message": f.message} for f in findings]))
+    else:
+        for line in iter_lines(findings):
+            print(line)
+        if not findings and not args.quiet:
+            print(f"{p}: valid")
+    return exit_code(findings)
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from harness.diff import diff_runs, render_table, to_json
+    from harness.run import Run
+
+    runs = []
+    for given in (args.run_a, args.run_b):
+        p = Path(given)
+        if not (p / "run.json").is_file() and not (p.is_file() and p.suffix == ".json"):
+            raise UsageError(f"'{p}' is not a run directory (no run.json)")
+        try:
+            runs.append(Run.load(p))
+        except (ValueError, KeyError, TypeError) as e:
+            raise UsageError(f"{p}: not a usable run record ({type(e).__name__}: {e})") from None
+    d = diff_runs(runs[0], runs[1], time_regresses=args.time_regresses)
+    if args.json:
+        print(json.dumps(to_json(d), indent=2))
+    else:
+        print(render_table(d))
+    return EXIT_FAILED if d.regressed else EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from harness.verify import simlab_status
+
+    simstatus = simlab_status()
+    lab = _load_lab(args.inventory)
+    if lab.kind != "local-sim":
+        raise UsageError(f"status reports the simulated lab; inventory '{lab.path}' is a {lab.kind} lab")
+    state = simstatus.lab_state_dir(lab.vars)
+    records: Any = simstatus.read_components(state)
+    rows = [_as_dict(r) for r in (records.values() if isinstance(records, dict) else records or [])]
+    if args.json:
+        print(json.dumps({"state_dir": str(state), "components": rows}, indent=2, default=str))
+        return EXIT_OK
+    if not rows:
+        print(f"no lab components recorded under {state} (bring the lab up with `harness up`)")
+        return EXIT_FAILED
+    cols = ["name", "state", "pid", "version", "endpoint"]
+    width = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in cols}
+    print("  ".join(c.upper().ljust(width[c]) for c in cols))
+    for r in rows:
+        print("  ".join(str(r.get(c, "")).ljust(width[c]) for c in cols))
+    return EXIT_OK
+
+
+def _as_dict(r: Any) -> dict[str, Any]:
+    if isinstance(r, dict):
+        return r
+    if hasattr(r, "to_dict"):
+        d = r.to_dict()
+        return d if isinstance(d, dict) else {}
+    return {k: v for k, v in vars(r).items() if not k.startswith("_")} if hasattr(r, "__dict__") else {}
+
+
+def cmd_kubeconfig(args: argparse.Namespace) -> int:
+    from harness.verify import lab_kubeconfig
+
+    lab = _load_lab(args.inventory)
+    path = lab_kubeconfig(lab)
+    if path is None:
+        _note("no kubeconfig: set harness_kubeconfig in the inventory or KUBECONFIG")
+        return EXIT_FAILED
+    print(path)
+    if not path.is_file():
+        _note(f"{path} does not exist yet (is the lab up? `harness up`)")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from harness.doctor import diagnose
+
+    lab = _load_lab(args.inventory)
+    checks = diagnose(lab)
+    if args.json:
+        print(json.dumps([c.__dict__ for c in checks], indent=2))
+    else:
+        for c in checks:
+            mark = "ok  " if c.ok else ("warn" if not c.required else "MISS")
+            line = f"[{mark}] {c.name}: {c.detail}"
+            if not c.ok and c.fix:
+                line += f"\n       fix: {c.fix}"
+            print(line)
+    missing = [c for c in checks if not c.ok and c.required]
+    if not args.json and not args.quiet:
+        print(f"{len(missing)} missing" if missing else "everything a run needs is here")
+    return EXIT_FAILED if missing else EXIT_OK
+
+
+def _note(msg: str) -> None:
+    sys.stderr.write(f"harness: {msg}\n")
+    sys.stderr.flush()
+
+
+# --- parser --------------------------------------------------------------------------------------
+
+_EXAMPLES = {
+    "up": "examples:\n  harness up\n  harness up -i inventories/local-sim --timeout 900",
+    "verify": (
+        "examples:\n  harness verify\n  harness verify --checklist v1.35 --only dra_support,gang_scheduling\n"
+        "  harness verify --checklist v1.36 --checklist v1.37 --skip gpu_sharing --json > progress.jsonl\n\n"
+        "exit: 0 every selected MUST requirement Implemented (or declared N/A), 1 one is not,\n"
+        "      2 usage/input error, 3 the run could not finish (partial results kept in the run directory)"
+    ),
+    "report": (
+        "examples:\n  harness report --from runs/20260101T120000Z-ab12cd --out out/\n"
+        "  harness report --from vendor/PRODUCT.yaml --out out/     # writes out/PRODUCT.md\n"
+        "  harness report --verify-bundle runs/20260101T120000Z-ab12cd/report/v1.37"
+    ),
+    "validate": "examples:\n  harness validate runs/<id>/report/v1.37/PRODUCT.yaml\n  harness validate PRODUCT.yaml --online",
+    "diff": "examples:\n  harness diff runs/<nightly-1> runs/<nightly-2>\n  harness diff runs/A runs/B --json\n\n"
+            "exit: 1 when something regressed (a status or check got worse, a new error, an unfinished run)",
+    "down": "examples:\n  harness down",
+    "doctor": "examples:\n  harness doctor\n  harness doctor -i inventories/my-cluster",
+    "requirements": "examples:\n  harness requirements\n  harness requirements --checklist v1.35\n"
+                    "  harness requirements --checklist v1.33 --checklist v1.37 --json",
+    "status": "examples:\n  harness status\n  harness status --json",
+    "kubeconfig": "examples:\n  KUBECONFIG=$(harness kubeconfig) kubectl get nodes",
+}  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    out = _Parser(add_help=False)
+    out.add_argument("-v", "--verbose", action="count", default=0, help="more detail (-vv, -vvv: ansible verbosity)")
+    out.add_argument("--quiet", action="store_true", help="print only the outcome (for CI)")
+    out.add_argument("--json", action="store_true", help="machine-readable output (JSON, or JSON lines while running)")
+    lab = _Parser(add_help=False)
+    lab.add_argument("-i", "--inventory", default=DEFAULT_INVENTORY, help=f"lab inventory (default {DEFAULT_INVENTORY})")
+    lab.add_argument("--run-dir", help="directory that holds run directories (default ./runs)")
+    lab.add_argument("--timeout", type=int, help="seconds the whole run may take (default: no limit)")
+    sel = _Parser(add_help=False)
+    sel.add_argument("--checklist", action="append", metavar="VERSION",
+                     help=f"CNCF checklist version, repeatable ({', '.join(catalog.versions())}; default {catalog.latest()})")
+    sel.add_argument("--only", action="append", metavar="IDS", help="only these requirement ids (comma-separated, repeatable)")
+    sel.add_argument("--skip", action="append", metavar="IDS", help="skip these requirement ids (comma-separated, repeatable)")
+
+    p = _Parser(prog="harness", description="Bring a GPU Kubernetes lab up and verify it against the CNCF "
+                "Kubernetes AI Conformance checklist.", epilog="run `harness VERB --help` for each verb",
+                formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    p.add_argument("--version", action="version", version=f"harness {__version__}")
+    sub = p.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
+    sub.required = True
+
+    def verb(name: str, fn: Callable[[argparse.Namespace], int], help_: str, parents: list[_Parser]) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help_, description=help_, epilog=_EXAMPLES[name], parents=parents,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+        sp.set_defaults(fn=fn)
+        return sp
+
+    verb("up", cmd_up, "Bring the lab up (playbooks/up.yml); running it twice changes nothing.", [out, lab])
+    v = verb("verify", cmd_verify, "Verify the lab against the checklist(s): run each requirement's verify role, "
+             "write run.json and the reports into runs/<run-id>/.", [out, lab, sel])  # fmt: skip
+    v.add_argument("--requirement-timeout", type=int, default=600, metavar="SECONDS",
+                   help="seconds any one task of a verify role may take (default 600)")
+    v.add_argument("--roles-path", action="append", metavar="DIR",
+                   help="extra directory searched first for verify_<id> roles (role development, tests)")
+    v.add_argument("--no-report", action="store_true", help="write run.json only, no reports")
+    r = verb("report", cmd_report, "Rebuild a run's outputs offline from run.json, render any PRODUCT.yaml "
+             "to PRODUCT.md, or check a bundle's SHA256SUMS.", [out])  # fmt: skip
+    r.add_argument("--from", dest="source", metavar="PATH", help="a run directory (runs/<id>) or a PRODUCT.yaml")
+    r.add_argument("--out", metavar="DIR", help="output directory")
+    r.add_argument("--verify-bundle", metavar="DIR", help="recompute a report bundle's SHA256SUMS")
+    va = verb("validate", cmd_validate, "Check a PRODUCT.yaml against the CNCF submission rules, offline.", [out])
+    va.add_argument("path", help="PRODUCT.yaml to check")
+    va.add_argument("--online", action="store_true", help="also check that the URLs answer")
+    d = verb("diff", cmd_diff, "Compare two runs: changed statuses and checks, new errors, time changes.", [out])
+    d.add_argument("run_a", metavar="RUN_A", help="the earlier run directory")
+    d.add_argument("run_b", metavar="RUN_B", help="the later run directory")
+    d.add_argument("--time-regresses", action="store_true", help="count a much slower requirement as a regression")
+    verb("down", cmd_down, "Take the lab down (playbooks/down.yml): stop its processes, remove its state.", [out, lab])
+    verb("doctor", cmd_doctor, "Check what a run needs (Python, Ansible, collections, kubeconfig, lab "
+         "binaries) and say how to fix each missing piece.", [out, lab])  # fmt: skip
+    verb("requirements", cmd_requirements, "List a checklist's requirement ids with level and category.", [out, sel])
+    verb("status", cmd_status, "Show the simulated lab's components: state, PID, version, endpoint.", [out, lab])
+    verb("kubeconfig", cmd_kubeconfig, "Print the path of the lab's kubeconfig.", [out, lab])
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    fn: Callable[[argparse.Namespace], int] = args.fn
+    try:
+        return fn(args)
+    except UsageError as e:
+        sys.stderr.write(f"harness {args.verb}: error: {' '.join(str(e).split())}\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _note("aborted")
+        return EXIT_HARNESS
+    except Exception as e:  # noqa: BLE001 - the harness failed; say so in one line unless -v
+        if args.verbose:
+            traceback.print_exc()
+        _note(f"internal error: {type(e).__name__}: {e} (run with -v for the traceback)")
+        return EXIT_HARNESS
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,336 @@
+"""The only caller of ansible-runner: runs one playbook inside a run directory.
+
+A run directory ``runs/<run-id>/`` holds ``ansible/`` (ansible-runner's private data dir and its
+``artifacts/<ident>/``), ``logs/<ident>.log``, ``evidence/``, ``run.json`` and ``report/``.
+
+Secrets: ansible-runner records the child's whole environment in ``artifacts/<ident>/command``
+and, unless told not to, extravars/envvars under ``env/``. So the harness
+- passes only paths (the kubeconfig path, never its contents) as extravars,
+- sets ``suppress_env_files`` so nothing is written under ``env/``,
+- withholds variables whose names look secret (tokens, passwords, keys) from ansible entirely,
+  unless named in ``HARNESS_PASS_ENV`` (comma-separated), and
+- rewrites the ``command`` artifact with every value outside a short allowlist redacted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+#: Where playbooks/, roles/, collections/ and ansible.cfg live (the repository; HARNESS_HOME overrides).
+PROJECT_ROOT = Path(os.environ.get("HARNESS_HOME") or Path(__file__).resolve().parent.parent)
+
+REDACTED = "<redacted>"
+_SECRET_NAME = re.compile(
+    r"TOKEN|SECRET|PASSW|PASSPHRASE|PRIVATE|CREDENTIAL|API_?KEY|ACCESS_?KEY|AUTH|SESSION|COOKIE|(^|_)KEY$",
+    re.IGNORECASE,
+)
+#: Names whose values may be kept in the command artifact (never secrets, useful when debugging).
+_SAFE_NAMES = {
+    "PATH", "HOME", "LANG", "LANGUAGE", "TERM", "USER", "LOGNAME", "SHELL", "PWD", "TMPDIR", "TZ",
+    "VIRTUAL_ENV", "KUBECONFIG", "SSH_AUTH_SOCK", "HARNESS_HOME", "HARNESS_CACHE", "PYTHONPATH",
+    "PYTHONUNBUFFERED", "PYTHONIOENCODING",
+}  # fmt: skip
+_SAFE_PREFIXES = ("ANSIBLE_", "AWX_", "RUNNER_", "LC_", "JOB_")
+_ALWAYS_PASS = {"SSH_AUTH_SOCK"}  # a socket path ansible's ssh connection needs
+
+
+def is_secret_name(name: str) -> bool:
+    return name not in _ALWAYS_PASS and bool(_SECRET_NAME.search(name))
+
+
+def _safe_to_record(name: str) -> bool:
+    if is_secret_name(name):
+        return False
+    return name in _SAFE_NAMES or name.startswith(_SAFE_PREFIXES)
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """``<UTC timestamp>-<short id>``: sorts by time, unique, valid as a Kubernetes label value."""
+    t = now or datetime.now(timezone.utc)
+    return f"{t:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def make_run_dir(base: Path, run_id: str) -> Path:
+    d = base / run_id
+    for sub in ("ansible", "logs", "evidence"):
+        (d / sub).mkdir(parents=True, exist_ok=True)
+    return d
+
+
+@dataclass
+class ProgressEvent:
+    """What a progress display needs from one ansible event."""
+
+    kind: str  # play | task | requirement | result | failed | status
+    play: str = ""
+    task: str = ""
+    requirement: str = ""
+    host: str = ""
+    status: str = ""
+    detail: str = ""
+    elapsed_s: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v not in ("", None)}
+
+
+@dataclass
+class EventSummary:
+    counts: dict[str, int] = field(default_factory=dict)  # event name -> count
+    plays: list[str] = field(default_factory=list)
+    failed_tasks: list[str] = field(default_factory=list)  # "task: message", rescued or not
+    last_task: str = ""
+
+
+@dataclass
+class PlaybookOutcome:
+    status: str  # successful | failed | timeout | canceled | error
+    rc: int
+    artifact_data: dict[str, Any]
+    events: EventSummary
+    duration_s: float
+    artifact_dir: Path
+    log: Path
+    withheld_env: list[str] = field(default_factory=list)
+    message: str = ""
+    #: the requirement whose role was running when the playbook stopped early ("" if it finished)
+    interrupted_requirement: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "successful" and self.rc == 0
+
+
+def merge(a: dict[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
+    """Recursive dict merge, lists replaced: what ansible's aggregate set_stats does."""
+    out = dict(a)
+    for k, v in b.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), dict):
+            out[k] = merge(out[k], v)
+        else:
+            out[k] = dict(v) if isinstance(v, Mapping) else v
+    return out
+
+
+_LOCATE_TASK = re.compile(r"^Verify \| Locate the role of (\S+)$")
+
+
+class _EventTracker:
+    """Turns raw ansible-runner events into progress events and a summary; collects set_stats data."""
+
+    def __init__(self, on_event: Callable[[ProgressEvent], None] | None, start: float) -> None:
+        self.on_event = on_event
+        self.start = start
+        self.summary = EventSummary()
+        self.final_data: dict[str, Any] | None = None
+        self.collected: dict[str, Any] = {}  # aggregate set_stats seen so far (kept if the run stops)
+        self.play = ""
+        self.requirement = ""
+        self.first_event_hook: Callable[[], None] | None = None
+
+    def _emit(self, kind: str, **kw: Any) -> None:
+        if self.on_event is None:
+            return
+        kw.setdefault("requirement", self.requirement)
+        ev = ProgressEvent(kind=kind, play=self.play, elapsed_s=round(time.monotonic() - self.start, 1), **kw)
+        try:
+            self.on_event(ev)
+        except Exception:  # noqa: BLE001 - a display problem must not stop a run
+            self.on_event = None
+
+    def __call__(self, event: dict[str, Any]) -> bool:
+        if self.first_event_hook is not None:
+            hook, self.first_event_hook = self.first_event_hook, None
+            hook()
+        name = str(event.get("event", ""))
+        data = event.get("event_data") or {}
+        counts = self.summary.counts
+        counts[name] = counts.get(name, 0) + 1
+        if name == "playbook_on_play_start":
+            self.play = str(data.get("play", data.get("name", "")))
+            self.summary.plays.append(self.play)
+            self._emit("play")
+        elif name == "playbook_on_task_start":
+            task = str(data.get("task", data.get("name", "")))
+            self.summary.last_task = task
+            m = _LOCATE_TASK.match(task)
+            if m:
+                self.requirement = m.group(1)
+                self._emit("requirement")
+            self._emit("task", task=task)
+        elif name == "runner_on_ok":
+            stats = (data.get("res") or {}).get("ansible_stats")
+            if isinstance(stats, dict) and not stats.get("per_host") and isinstance(stats.get("data"), dict):
+                self.collected = merge(self.collected, stats["data"])
+                for req_id, rec in (stats["data"].get("harness_results") or {}).items():
+                    self._emit("result", requirement=str(req_id), detail=_check_counts(rec))
+        elif name in ("runner_on_failed", "runner_on_unreachable"):
+            res = data.get("res") or {}
+            msg = str(res.get("msg", ""))[:300] if isinstance(res, dict) else ""
+            task = str(data.get("task", ""))
+            self.summary.failed_tasks.append(f"{task}: {msg}" if msg else task)
+            self._emit("failed", task=task, host=str(data.get("host", "")), detail=msg)
+        elif name == "playbook_on_stats":
+            ad = data.get("artifact_data")
+            self.final_data = dict(ad) if isinstance(ad, dict) else {}
+        return True  # keep every event file: they are the run's raw record
+
+
+def _check_counts(rec: Any) -> str:
+    if not isinstance(rec, dict):
+        return ""
+    n: dict[str, int] = {}
+    for c in rec.get("checks") or []:
+        s = str(c.get("status", "?")) if isinstance(c, dict) else "?"
+        n[s] = n.get(s, 0) + 1
+    return ", ".join(f"{v} {k}" for k, v in n.items()) or "no checks"
+
+
+def scrub_command_artifact(artifact_dir: Path) -> None:
+    """Rewrite ``command`` keeping argv and cwd; env values outside the allowlist are redacted."""
+    path = artifact_dir / "command"
+    if not path.is_file():
+        return
+    try:
+        doc = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        path.unlink(missing_ok=True)  # unreadable: better gone than possibly holding secrets
+        return
+    env = doc.get("env") or {}
+    doc["env"] = {k: (v if _safe_to_record(k) else REDACTED) for k, v in sorted(env.items())}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(doc), "utf-8")
+    tmp.chmod(0o600)
+    tmp.replace(path)
+
+
+def build_envvars(roles_path: list[Path] | None = None) -> dict[str, str]:
+    """Ansible settings for a run: this venv's ansible-playbook, the project's config, collections, roles."""
+    bin_dir = str(Path(sys.executable).parent)
+    path = os.environ.get("PATH", "")
+    roles = [str(p.resolve()) for p in roles_path or []] + [str(PROJECT_ROOT / "roles")]
+    return {
+        "PATH": f"{bin_dir}{os.pathsep}{path}" if path else bin_dir,
+        "ANSIBLE_CONFIG": str(PROJECT_ROOT / "ansible.cfg"),
+        "ANSIBLE_COLLECTIONS_PATH": str(PROJECT_ROOT / "collections"),
+        "ANSIBLE_ROLES_PATH": os.pathsep.join(roles),
+        "ANSIBLE_NOCOLOR": "1",  # the stdout artifact doubles as the plain-text log
+        "ANSIBLE_DEPRECATION_WARNINGS": "0",
+    }
+
+
+def _controlled_env(env: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    passed = {n.strip() for n in os.environ.get("HARNESS_PASS_ENV", "").split(",") if n.strip()}
+    withheld = sorted(k for k in env if is_secret_name(k) and k not in passed)
+    return {k: v for k, v in env.items() if k not in withheld}, withheld
+
+
+def _inventory_arg(inventory: Path | None, private: Path) -> str:
+    if inventory is not None:
+        return str(inventory.resolve())
+    # No lab: an empty inventory, so plays run on ansible's implicit localhost only.
+    inv = private / "inventory" / "hosts.yml"
+    inv.parent.mkdir(parents=True, exist_ok=True)
+    inv.write_text("all:\n  hosts: {}\n", "utf-8")
+    return str(inv)
+
+
+def run_playbook(
+    playbook: str | Path,
+    inventory: Path | None,
+    run_dir: Path,
+    extravars: dict[str, Any],
+    *,
+    timeout: int | None = None,
+    on_event: Callable[[ProgressEvent], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+    ident: str | None = None,
+    roles_path: list[Path] | None = None,
+    verbosity: int = 0,
+) -> PlaybookOutcome:
+    """Run ``playbooks/<playbook>`` (or an absolute path) against ``inventory`` in ``run_dir``.
+
+    ``extravars`` must hold paths and plain values only: never secrets (they land in the
+    command artifact's argv). Returns how it ended and the aggregate ``set_stats`` data (what the
+    final ``playbook_on_stats`` event carried, or, when the run stopped early, what the
+    ``set_stats`` tasks that did run reported).
+    """
+    from ansible_runner.interface import init_runner  # heavy import, only when a run happens
+
+    pb = Path(playbook)
+    if not pb.is_absolute():
+        pb = PROJECT_ROOT / "playbooks" / pb
+    ident = ident or pb.stem
+    private = (run_dir / "ansible").resolve()
+    private.mkdir(parents=True, exist_ok=True)
+    artifact_dir = private / "artifacts" / ident
+    log = run_dir / "logs" / f"{ident}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
+    tracker = _EventTracker(on_event, start)
+    tracker.first_event_hook = lambda: scrub_command_artifact(artifact_dir)
+
+    def _status(data: dict[str, Any], runner_config: Any = None) -> None:
+        if on_event is not None:
+            on_event(ProgressEvent(kind="status", status=str(data.get("status", "")),
+                                   elapsed_s=round(time.monotonic() - start, 1)))  # fmt: skip
+
+    withheld: list[str] = []
+    status, rc, message = "error", -1, ""
+    try:
+        runner = init_runner(
+            private_data_dir=str(private),
+            project_dir=str(pb.parent),
+            playbook=str(pb),
+            inventory=_inventory_arg(inventory, private),
+            extravars={"harness_python": sys.executable, **extravars},
+            envvars=build_envvars(roles_path),
+            ident=ident,
+            timeout=timeout,
+            verbosity=verbosity or None,
+            quiet=True,
+            suppress_env_files=True,
+            event_handler=tracker,
+            status_handler=_status,
+            cancel_callback=cancel or (lambda: False),
+            ignore_logging=True,
+        )
+        runner.config.env, withheld = _controlled_env(runner.config.env)
+        runner.run()
+        status, rc = str(runner.status), int(runner.rc if runner.rc is not None else -1)
+    except Exception as e:  # noqa: BLE001 - anything here means the harness could not run ansible
+        status, message = "error", f"{type(e).__name__}: {e}"
+    finally:
+        scrub_command_artifact(artifact_dir)
+        stdout = artifact_dir / "stdout"
+        if stdout.is_file():
+            log.write_text(stdout.read_text("utf-8", errors="replace"), "utf-8")
+    data = tracker.final_data if tracker.final_data is not None else tracker.collected
+    if status == "failed" and rc == 127 and not message:
+        message = "ansible-playbook was not found or could not run (see the log)"
+    return PlaybookOutcome(
+        status=status,
+        rc=rc,
+        artifact_data=data,
+        events=tracker.summary,
+        duration_s=round(time.monotonic() - start, 2),
+        artifact_dir=artifact_dir,
+        log=log,
+        withheld_env=withheld,
+        message=message,
+        interrupted_requirement=tracker.requirement if tracker.final_data is None else "",
+    )

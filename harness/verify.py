@@ -1,0 +1,278 @@
+"""``harness verify`` end to end: select requirements, run verify.yml, decide, save run.json, write reports."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness import __version__, catalog
+from harness.lab import Lab
+from harness.results import Check, CheckStatus, Outcome, RequirementResult, RoleReport, Status, decide
+from harness.run import LabInfo, Run
+from harness.runner import (
+    PlaybookOutcome,
+    ProgressEvent,
+    make_run_dir,
+    new_run_id,
+    run_playbook,
+    utc_now,
+)
+
+DEFAULT_REQUIREMENT_TIMEOUT = 600  # seconds any one task of a verify role may take
+CLEANUP_TIMEOUT = 180
+
+
+class SelectionError(ValueError):
+    """The checklist/--only/--skip selection cannot be used (a usage error)."""
+
+
+def select_checklists(given: list[str]) -> list[str]:
+    """Normalised, de-duplicated checklist versions; the newest when none is given."""
+    out: list[str] = []
+    for g in given or [catalog.latest()]:
+        try:
+            v = catalog.normalize_version(g)
+        except catalog.UnknownChecklistError as e:
+            raise SelectionError(str(e)) from None
+        if v not in catalog.versions():
+            raise SelectionError(f"no checklist {v} is shipped (known: {', '.join(catalog.versions())})")
+        if v not in out:
+            out.append(v)
+    return out
+
+
+def select_requirements(checklists: list[str], only: list[str], skip: list[str]) -> list[str]:
+    """Requirement ids to verify, in the newest checklist's order (then older ones' extra ids)."""
+    try:
+        catalog.check_ids(only + skip)
+    except catalog.UnknownRequirementError as e:
+        raise SelectionError(str(e)) from None
+    ids: list[str] = []
+    for v in sorted(checklists, key=lambda v: catalog.versions().index(v), reverse=True):
+        ids += [i for i in catalog.load(v).ids() if i not in ids]
+    for i in only:
+        if i not in ids:
+            where = ", ".join(catalog.versions_with(i))
+            raise SelectionError(
+                f"requirement '{i}' is not in checklist {', '.join(checklists)} (it is in {where})"
+            )
+    chosen = [i for i in ids if (not only or i in only) and i not in skip]
+    if not chosen:
+        raise SelectionError("--only/--skip leave no requirement to verify")
+    return chosen
+
+
+def simlab_status() -> Any:
+    """harness.simlab.status, imported when needed (the simulated lab is optional)."""
+    return importlib.import_module("harness.simlab.status")
+
+
+def lab_kubeconfig(lab: Lab) -> Path | None:
+    """The lab's kubeconfig path (never read here): the simulated lab's, the inventory's, or $KUBECONFIG."""
+    if lab.kind == "local-sim":
+        try:
+            simstatus = simlab_status()
+            return Path(simstatus.kubeconfig_path(simstatus.lab_state_dir(lab.vars)))
+        except (ImportError, AttributeError):
+            state = lab.vars.get("sim_lab_state_dir") or "~/.local/state/harness/local-sim"
+            return Path(str(state)).expanduser() / "kubeconfig"
+    given = lab.vars.get("harness_kubeconfig") or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
+    if not given:
+        default = Path("~/.kube/config").expanduser()
+        return default if default.is_file() else None
+    p = Path(str(given)).expanduser()
+    if not p.is_absolute():
+        root = lab.path if lab.path.is_dir() else lab.path.parent
+        p = root / p if (root / p).exists() else p.resolve()
+    return p
+
+
+def lab_components(lab: Lab) -> dict[str, str]:
+    """Component versions: the inventory's ``harness_components`` and, on the simulated lab, its records."""
+    comps = {str(k): str(v) for k, v in (lab.vars.get("harness_components") or {}).items()}
+    if lab.kind != "local-sim":
+        return comps
+    try:
+        simstatus = simlab_status()
+        records: Any = simstatus.read_components(simstatus.lab_state_dir(lab.vars))
+    except Exception:  # noqa: BLE001 - versions are informative; a missing lab must not stop a run
+        return comps
+    items = records.values() if isinstance(records, dict) else records or []
+    for r in items:
+        name = r.get("name") if isinstance(r, dict) else getattr(r, "name", None)
+        version = r.get("version") if isinstance(r, dict) else getattr(r, "version", None)
+        if name and version:
+            comps.setdefault(str(name), str(version))
+    return comps
+
+
+@dataclass
+class VerifyResult:
+    run: Run
+    run_dir: Path
+    outcome: PlaybookOutcome
+    reports: list[Path]
+    report_error: str = ""
+    cleanup: PlaybookOutcome | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return exit_code(self.run)
+
+
+def exit_code(run: Run) -> int:
+    """0: every selected MUST Implemented or declared N/A; 1: one is not; 3: the run did not finish."""
+    if run.state != "complete":
+        return 3
+    levels = {r.id: r.level for v in run.checklists for r in catalog.load(v).requirements}
+    for rid, res in run.requirements.items():
+        if levels.get(rid) == "MUST" and res.status not in (Status.IMPLEMENTED, Status.NA):
+            return 1
+    return 0
+
+
+_INTERRUPTIONS = {
+    "canceled": "the run was cancelled (Ctrl-C); results collected so far are kept",
+    "timeout": "the run went past its time limit; results collected so far are kept",
+    "failed": "verify.yml itself failed (not a verify role); see logs/verify.log",
+    "error": "the harness could not run ansible",
+}
+
+
+def build_requirements(
+    selected: list[str], artifact_data: dict[str, Any], lab: Lab, interrupted: str = ""
+) -> dict[str, RequirementResult]:
+    results = artifact_data.get("harness_results") or {}
+    out: dict[str, RequirementResult] = {}
+    for rid in selected:
+        raw = results.get(rid) if isinstance(results, dict) else None
+        report: RoleReport | None = None
+        bad = ""
+        if isinstance(raw, dict):
+            try:
+                report = RoleReport.from_dict(rid, raw)
+            except (KeyError, ValueError, TypeError) as e:
+                bad = f"The role's record could not be read ({type(e).__name__}: {e})."
+        if report is not None and rid == interrupted:
+            # What it emitted before the run stopped is only part of the story: never a pass.
+            report.checks.append(Check(
+                name=f"verify_{rid} ran to completion", status=CheckStatus.ERROR,
+                expected="the role finishes", observed="the run stopped while the role was running",
+            ))  # fmt: skip
+        res = decide(rid, report, lab.declared.get(rid))
+        if bad and res.outcome is Outcome.MISSING:
+            res.outcome = Outcome.ERROR
+            res.notes = bad
+        if lab.simulated:
+            res.simulated = True
+        out[rid] = res
+    return out
+
+
+def verify(
+    lab: Lab,
+    checklists: list[str],
+    selected: list[str],
+    *,
+    runs_dir: Path,
+    selection: dict[str, list[str]] | None = None,
+    timeout: int | None = None,
+    requirement_timeout: int = DEFAULT_REQUIREMENT_TIMEOUT,
+    on_event: Callable[[ProgressEvent], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+    roles_path: list[Path] | None = None,
+    verbosity: int = 0,
+    write_reports: bool = True,
+) -> VerifyResult:
+    run_id = new_run_id()
+    run_dir = make_run_dir(runs_dir, run_id).resolve()
+    t0 = time.monotonic()
+    kubeconfig = lab_kubeconfig(lab)
+    run = Run(
+        run_id=run_id,
+        checklists=list(checklists),
+        lab=LabInfo(
+            name=lab.name,
+            inventory=str(lab.path),
+            kind=lab.kind,
+            simulated=lab.simulated,
+            product=dict(lab.product),
+        ),
+        started=utc_now(),
+        selection=selection or {"only": [], "skip": []},
+        harness_version=__version__,
+        state="partial",
+        interruption={"reason": "error", "message": "the run has not finished (or was killed)"},
+    )
+    run.save(run_dir)  # a run killed outright still leaves a run.json saying so
+    # A requirement declared N/A has nothing to prove; partial support is still exercised.
+    to_run = [i for i in selected if not (i in lab.declared and lab.declared[i].status is Status.NA)]
+    extravars: dict[str, Any] = {
+        "harness_requirements": to_run,
+        "harness_run_id": run_id,
+        "harness_run_dir": str(run_dir),
+        "harness_evidence_dir": str(run_dir / "evidence"),
+        "harness_kubeconfig": str(kubeconfig) if kubeconfig else "",
+        "harness_simulated": lab.simulated,
+        "harness_requirement_timeout": int(requirement_timeout),
+    }
+    if roles_path:
+        extravars["harness_roles_dirs"] = [str(p.resolve()) for p in roles_path] + [
+            str(Path(__file__).resolve().parent.parent / "roles")
+        ]
+    outcome = run_playbook(
+        "verify.yml", lab.path, run_dir, extravars,
+        timeout=timeout, on_event=on_event, cancel=cancel, ident="verify",
+        roles_path=roles_path, verbosity=verbosity,
+    )  # fmt: skip
+    cleanup: PlaybookOutcome | None = None
+    if outcome.status in ("canceled", "timeout"):
+        # Roles clean up after themselves; an interrupted one could not, so sweep the run's namespaces.
+        cleanup = run_playbook(
+            "cleanup.yml", lab.path, run_dir,
+            {"harness_run_id": run_id, "harness_kubeconfig": extravars["harness_kubeconfig"]},
+            timeout=CLEANUP_TIMEOUT, on_event=on_event, ident="cleanup",
+        )  # fmt: skip
+    run.requirements = build_requirements(
+        selected, outcome.artifact_data, lab, outcome.interrupted_requirement
+    )
+    facts = outcome.artifact_data.get("harness_lab_facts") or {}
+    run.lab.components = lab_components(lab)
+    run.lab.kubernetes_version = str(facts.get("kubernetes_version") or "") or run.lab.components.get(
+        "kube-apiserver", ""
+    )
+    if outcome.ok:
+        run.state, run.interruption = "complete", None
+    else:
+        reason = outcome.status if outcome.status in _INTERRUPTIONS else "error"
+        msg = _INTERRUPTIONS[reason]
+        if outcome.message:
+            msg = f"{msg}: {outcome.message}"
+        elif outcome.events.failed_tasks and reason == "failed":
+            msg = f"{msg}: {outcome.events.failed_tasks[-1]}"
+        run.state, run.interruption = "partial", {"reason": reason, "message": msg}
+    run.finished = utc_now()
+    run.duration_s = round(time.monotonic() - t0, 2)
+    run.save(run_dir)
+    reports: list[Path] = []
+    report_error = ""
+    if write_reports:
+        reports, report_error = write_reports_for(run, run_dir, run_dir / "report")
+    return VerifyResult(run, run_dir, outcome, reports, report_error, cleanup)
+
+
+def write_reports_for(run: Run, run_dir: Path, out_dir: Path) -> tuple[list[Path], str]:
+    """Every output of a run; a writer failure is reported, never fatal to the run record."""
+    try:
+        from harness.report import write_all
+    except ImportError as e:
+        return [], f"report writers unavailable ({e})"
+    try:
+        return list(write_all(run, run_dir, out_dir)), ""
+    except Exception as e:  # noqa: BLE001 - run.json is kept; `harness report` can retry
+        return [], f"writing reports failed: {type(e).__name__}: {e}"
