@@ -319,8 +319,12 @@ def cmd_diff(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from harness.verify import simlab_status
 
-    simstatus = simlab_status()
     lab = _load_lab(args.inventory)
+    try:
+        simstatus = simlab_status()
+    except ImportError as e:
+        _note(f"the simulated lab's status reader is not installed ({e})")
+        return EXIT_HARNESS
     if lab.kind != "local-sim":
         raise UsageError(f"status reports the simulated lab; inventory '{lab.path}' is a {lab.kind} lab")
     state = simstatus.lab_state_dir(lab.vars)
@@ -485,6 +489,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _note("aborted")
         return EXIT_HARNESS
+    except BrokenPipeError:
+        # Output piped into `head` and the like: stop quietly, as other CLI tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as e:  # noqa: BLE001 - the harness failed; say so in one line unless -v
         if args.verbose:
             traceback.print_exc()

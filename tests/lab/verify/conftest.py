@@ -1,0 +1,47 @@
+"""Run one verify role for real against the simulated lab and read back its result.
+
+Each verify role has a test file here with (at least) one test where the lab is healthy (the
+requirement passes) and one where the thing it checks is broken (it fails).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.results import RequirementResult
+from harness.run import Run
+
+REPO = Path(__file__).resolve().parents[3]
+HARNESS = [sys.executable, "-m", "harness.cli"]
+
+RunVerify = Callable[..., tuple[RequirementResult, Path]]
+
+
+@pytest.fixture
+def run_verify(lab: Any, tmp_path: Path) -> RunVerify:
+    """``run_verify(req_id, **extravars) -> (result, run_dir)``: ``harness verify --only req_id``."""
+
+    def _run(req_id: str, **extravars: Any) -> tuple[RequirementResult, Path]:
+        run_dir = tmp_path / f"run-{req_id}-{len(list(tmp_path.iterdir()))}"
+        cmd = [
+            *HARNESS, "verify", "-i", str(REPO / "inventories" / "local-sim"),
+            "--only", req_id, "--run-dir", str(run_dir), "--quiet",
+        ]
+        for k, v in extravars.items():
+            cmd += ["-e", f"{k}={json.dumps(v)}"]
+        proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900,
+                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        assert proc.returncode in (0, 1), f"harness verify crashed (rc={proc.returncode}):\n{proc.stderr[-3000:]}"
+        run = Run.load(run_dir)
+        assert req_id in run.requirements, f"no result for {req_id}: {proc.stderr[-2000:]}"
+        return run.requirements[req_id], run_dir
+
+    return _run
