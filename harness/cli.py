@@ -131,6 +131,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
     for p in roles_path:
         if not p.is_dir():
             raise UsageError(f"--roles-path '{p}' is not a directory")
+    from harness.verify import lab_kubeconfig
+
+    kubeconfig = lab_kubeconfig(lab)
+    if kubeconfig is None or not kubeconfig.is_file():
+        hint = "bring the lab up with `harness up`" if lab.kind == "local-sim" else "set harness_kubeconfig"
+        _note(f"warning: no kubeconfig at {kubeconfig or '(none)'} ({hint}); checks that need the cluster will error")
     mode = _mode(args)
     title = f"harness verify: {lab.name} ({'simulated GPUs' if lab.simulated else lab.kind}), " \
             f"checklist {', '.join(checklists)}, {len(selected)} requirements"  # fmt: skip
@@ -142,8 +148,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
             timeout=args.timeout,
             requirement_timeout=args.requirement_timeout,
             on_event=progress, cancel=cancel,
-            roles_path=roles_path, verbosity=args.verbose,
+            roles_path=roles_path, project_roles=not args.no_project_roles, verbosity=args.verbose,
             write_reports=not args.no_report,
+            role_vars=_extra_vars(args.extra_vars or []),
         )  # fmt: skip
     run = result.run
     code = result.exit_code
@@ -164,6 +171,21 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if mode == "quiet":
         print(f"{run.run_id} {run.state} exit={code} {result.run_dir}")
     return code
+
+
+def _extra_vars(items: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.isidentifier():
+            raise UsageError(f"-e '{item}' is not KEY=VALUE with KEY a variable name")
+        if key.startswith("harness_"):
+            raise UsageError(f"-e {key}: harness_* variables are set by the harness itself")
+        try:
+            out[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key] = raw
+    return out
 
 
 def _print_summary(result: Any) -> None:
@@ -317,19 +339,13 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from harness.verify import simlab_status
+    from harness.simlab import status as simstatus
 
     lab = _load_lab(args.inventory)
-    try:
-        simstatus = simlab_status()
-    except ImportError as e:
-        _note(f"the simulated lab's status reader is not installed ({e})")
-        return EXIT_HARNESS
     if lab.kind != "local-sim":
         raise UsageError(f"status reports the simulated lab; inventory '{lab.path}' is a {lab.kind} lab")
     state = simstatus.lab_state_dir(lab.vars)
-    records: Any = simstatus.read_components(state)
-    rows = [_as_dict(r) for r in (records.values() if isinstance(records, dict) else records or [])]
+    rows = [c.to_dict() for c in simstatus.read_components(state)]
     if args.json:
         print(json.dumps({"state_dir": str(state), "components": rows}, indent=2, default=str))
         return EXIT_OK
@@ -342,15 +358,6 @@ def cmd_status(args: argparse.Namespace) -> int:
     for r in rows:
         print("  ".join(str(r.get(c, "")).ljust(width[c]) for c in cols))
     return EXIT_OK
-
-
-def _as_dict(r: Any) -> dict[str, Any]:
-    if isinstance(r, dict):
-        return r
-    if hasattr(r, "to_dict"):
-        d = r.to_dict()
-        return d if isinstance(d, dict) else {}
-    return {k: v for k, v in vars(r).items() if not k.startswith("_")} if hasattr(r, "__dict__") else {}
 
 
 def cmd_kubeconfig(args: argparse.Namespace) -> int:
@@ -455,7 +462,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds any one task of a verify role may take (default 600)")
     v.add_argument("--roles-path", action="append", metavar="DIR",
                    help="extra directory searched first for verify_<id> roles (role development, tests)")
+    v.add_argument("--no-project-roles", action="store_true",
+                   help="search only --roles-path, not the project's roles/ (tests of the harness itself)")
     v.add_argument("--no-report", action="store_true", help="write run.json only, no reports")
+    v.add_argument("-e", "--extra-vars", action="append", metavar="KEY=VALUE",
+                   help="set a verify role variable, e.g. -e verify_ai_inference_requests=200 "
+                        "(VALUE is parsed as JSON when it can be; repeatable)")
     r = verb("report", cmd_report, "Rebuild a run's outputs offline from run.json, render any PRODUCT.yaml "
              "to PRODUCT.md, or check a bundle's SHA256SUMS.", [out])  # fmt: skip
     r.add_argument("--from", dest="source", metavar="PATH", help="a run directory (runs/<id>) or a PRODUCT.yaml")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import sys
 import time
 import uuid
@@ -109,6 +110,8 @@ class PlaybookOutcome:
     message: str = ""
     #: the requirement whose role was running when the playbook stopped early ("" if it finished)
     interrupted_requirement: str = ""
+    #: stopped by a KeyboardInterrupt rather than the cancel callback (skip further plays)
+    aborted: bool = False
 
     @property
     def ok(self) -> bool:
@@ -126,7 +129,8 @@ def merge(a: dict[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-_LOCATE_TASK = re.compile(r"^Verify \| Locate the role of (\S+)$")
+_LOCATE_TASK = re.compile(r"^Verify \| Locate the role of (\S+)$")  # names in playbooks/tasks/verify-requirement.yml
+_NO_ROLE_TASK = "Verify | Note that no role exists yet for "
 
 
 class _EventTracker:
@@ -173,6 +177,8 @@ class _EventTracker:
                 self._emit("requirement")
             self._emit("task", task=task)
         elif name == "runner_on_ok":
+            if str(data.get("task", "")).startswith(_NO_ROLE_TASK):
+                self._emit("result", detail="no role yet")
             stats = (data.get("res") or {}).get("ansible_stats")
             if isinstance(stats, dict) and not stats.get("per_host") and isinstance(stats.get("data"), dict):
                 self.collected = merge(self.collected, stats["data"])
@@ -216,6 +222,57 @@ def scrub_command_artifact(artifact_dir: Path) -> None:
     tmp.write_text(json.dumps(doc), "utf-8")
     tmp.chmod(0o600)
     tmp.replace(path)
+
+
+def _proc_stat(pid: int) -> list[str]:
+    """Fields of /proc/<pid>/stat after the command name (index 0 is field 3, the state)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
+class _ProcessTree:
+    """ansible-playbook and its workers, remembered so that a stopped run leaves none behind.
+
+    ansible-runner kills ansible-playbook's process group on cancel/timeout, but ansible's worker
+    processes call setsid() and would live on (finishing, e.g., a long command) as orphans.
+    """
+
+    def __init__(self) -> None:
+        self.last: dict[int, str] = {}  # pid -> start time (guards against pid reuse)
+
+    def snapshot(self) -> None:
+        parent: dict[int, int] = {}
+        for d in Path("/proc").glob("[0-9]*"):
+            f = _proc_stat(int(d.name))
+            if len(f) > 19:
+                parent[int(d.name)] = int(f[1])
+        found, todo = {}, [os.getpid()]
+        while todo:
+            p = todo.pop()
+            for child, pp in parent.items():
+                if pp == p and child not in found:
+                    f = _proc_stat(child)
+                    if len(f) > 19:
+                        found[child] = f[19]
+                        todo.append(child)
+        # Keep earlier entries still alive: once ansible-playbook is killed its workers are
+        # re-parented to init and no longer show up as ours.
+        for pid, start in self.last.items():
+            f = _proc_stat(pid)
+            if pid not in found and len(f) > 19 and f[19] == start:
+                found[pid] = start
+        self.last = found
+
+    def kill_leftovers(self) -> None:
+        for pid, start in self.last.items():
+            f = _proc_stat(pid)
+            if len(f) > 19 and f[19] == start:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
 
 
 def build_envvars(roles_path: list[Path] | None = None) -> dict[str, str]:
@@ -289,8 +346,15 @@ def run_playbook(
             on_event(ProgressEvent(kind="status", status=str(data.get("status", "")),
                                    elapsed_s=round(time.monotonic() - start, 1)))  # fmt: skip
 
+    tree = _ProcessTree()
+
+    def _cancel() -> bool:
+        # Called just before ansible-runner checks its timeout and kills: a fresh picture of the tree.
+        tree.snapshot()
+        return bool(cancel()) if cancel is not None else False
+
     withheld: list[str] = []
-    status, rc, message = "error", -1, ""
+    status, rc, message, aborted = "error", -1, "", False
     try:
         runner = init_runner(
             private_data_dir=str(private),
@@ -306,7 +370,7 @@ def run_playbook(
             suppress_env_files=True,
             event_handler=tracker,
             status_handler=_status,
-            cancel_callback=cancel or (lambda: False),
+            cancel_callback=_cancel,
             ignore_logging=True,
         )
         runner.config.env, withheld = _controlled_env(runner.config.env)
@@ -314,7 +378,14 @@ def run_playbook(
         status, rc = str(runner.status), int(runner.rc if runner.rc is not None else -1)
     except Exception as e:  # noqa: BLE001 - anything here means the harness could not run ansible
         status, message = "error", f"{type(e).__name__}: {e}"
+    except KeyboardInterrupt:
+        # Aborted (a second Ctrl-C): ansible-playbook runs in its own session, so stop it here,
+        # and still hand back what was collected.
+        tree.snapshot()
+        status, aborted, message = "canceled", True, "aborted at once (second Ctrl-C)"
     finally:
+        if aborted or status in ("canceled", "timeout"):
+            tree.kill_leftovers()
         scrub_command_artifact(artifact_dir)
         stdout = artifact_dir / "stdout"
         if stdout.is_file():
@@ -333,4 +404,5 @@ def run_playbook(
         withheld_env=withheld,
         message=message,
         interrupted_requirement=tracker.requirement if tracker.final_data is None else "",
+        aborted=aborted,
     )

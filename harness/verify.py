@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import time
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from harness.lab import Lab
 from harness.results import Check, CheckStatus, Outcome, RequirementResult, RoleReport, Status, decide
 from harness.run import LabInfo, Run
 from harness.runner import (
+    PROJECT_ROOT,
     PlaybookOutcome,
     ProgressEvent,
     make_run_dir,
@@ -25,6 +25,7 @@ from harness.runner import (
 
 DEFAULT_REQUIREMENT_TIMEOUT = 600  # seconds any one task of a verify role may take
 CLEANUP_TIMEOUT = 180
+EXIT_HARNESS = 3
 
 
 class SelectionError(ValueError):
@@ -67,20 +68,12 @@ def select_requirements(checklists: list[str], only: list[str], skip: list[str])
     return chosen
 
 
-def simlab_status() -> Any:
-    """harness.simlab.status, imported when needed (the simulated lab is optional)."""
-    return importlib.import_module("harness.simlab.status")
-
-
 def lab_kubeconfig(lab: Lab) -> Path | None:
     """The lab's kubeconfig path (never read here): the simulated lab's, the inventory's, or $KUBECONFIG."""
     if lab.kind == "local-sim":
-        try:
-            simstatus = simlab_status()
-            return Path(simstatus.kubeconfig_path(simstatus.lab_state_dir(lab.vars)))
-        except (ImportError, AttributeError):
-            state = lab.vars.get("sim_lab_state_dir") or "~/.local/state/harness/local-sim"
-            return Path(str(state)).expanduser() / "kubeconfig"
+        from harness.simlab import status as simstatus
+
+        return simstatus.kubeconfig_path(simstatus.lab_state_dir(lab.vars))
     given = lab.vars.get("harness_kubeconfig") or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
     if not given:
         default = Path("~/.kube/config").expanduser()
@@ -97,17 +90,15 @@ def lab_components(lab: Lab) -> dict[str, str]:
     comps = {str(k): str(v) for k, v in (lab.vars.get("harness_components") or {}).items()}
     if lab.kind != "local-sim":
         return comps
+    from harness.simlab import status as simstatus
+
     try:
-        simstatus = simlab_status()
-        records: Any = simstatus.read_components(simstatus.lab_state_dir(lab.vars))
-    except Exception:  # noqa: BLE001 - versions are informative; a missing lab must not stop a run
+        records = simstatus.read_components(simstatus.lab_state_dir(lab.vars), check_health=False)
+    except OSError:  # versions are informative; an unreadable lab state must not stop a run
         return comps
-    items = records.values() if isinstance(records, dict) else records or []
-    for r in items:
-        name = r.get("name") if isinstance(r, dict) else getattr(r, "name", None)
-        version = r.get("version") if isinstance(r, dict) else getattr(r, "version", None)
-        if name and version:
-            comps.setdefault(str(name), str(version))
+    for r in records:
+        if r.name and r.version:
+            comps.setdefault(r.name, r.version)
     return comps
 
 
@@ -122,13 +113,14 @@ class VerifyResult:
 
     @property
     def exit_code(self) -> int:
-        return exit_code(self.run)
+        # Reports that could not be written mean the harness did not finish its job.
+        return EXIT_HARNESS if self.report_error else exit_code(self.run)
 
 
 def exit_code(run: Run) -> int:
     """0: every selected MUST Implemented or declared N/A; 1: one is not; 3: the run did not finish."""
     if run.state != "complete":
-        return 3
+        return EXIT_HARNESS
     levels = {r.id: r.level for v in run.checklists for r in catalog.load(v).requirements}
     for rid, res in run.requirements.items():
         if levels.get(rid) == "MUST" and res.status not in (Status.IMPLEMENTED, Status.NA):
@@ -186,8 +178,10 @@ def verify(
     on_event: Callable[[ProgressEvent], None] | None = None,
     cancel: Callable[[], bool] | None = None,
     roles_path: list[Path] | None = None,
+    project_roles: bool = True,
     verbosity: int = 0,
     write_reports: bool = True,
+    role_vars: dict[str, Any] | None = None,
 ) -> VerifyResult:
     run_id = new_run_id()
     run_dir = make_run_dir(runs_dir, run_id).resolve()
@@ -221,17 +215,21 @@ def verify(
         "harness_simulated": lab.simulated,
         "harness_requirement_timeout": int(requirement_timeout),
     }
-    if roles_path:
-        extravars["harness_roles_dirs"] = [str(p.resolve()) for p in roles_path] + [
-            str(Path(__file__).resolve().parent.parent / "roles")
-        ]
+    # Role variables (-e) never override the harness_* contract the roles rely on.
+    extravars = {**{k: v for k, v in (role_vars or {}).items() if not k.startswith("harness_")}, **extravars}
+    if roles_path or not project_roles:
+        # verify_<id> roles are looked up in these directories, in order; the project's roles/ last.
+        dirs = [p.resolve() for p in roles_path or []]
+        if project_roles:
+            dirs.append(PROJECT_ROOT / "roles")
+        extravars["harness_roles_dirs"] = [str(d) for d in dirs]
     outcome = run_playbook(
         "verify.yml", lab.path, run_dir, extravars,
         timeout=timeout, on_event=on_event, cancel=cancel, ident="verify",
         roles_path=roles_path, verbosity=verbosity,
     )  # fmt: skip
     cleanup: PlaybookOutcome | None = None
-    if outcome.status in ("canceled", "timeout"):
+    if outcome.status in ("canceled", "timeout") and not outcome.aborted:
         # Roles clean up after themselves; an interrupted one could not, so sweep the run's namespaces.
         cleanup = run_playbook(
             "cleanup.yml", lab.path, run_dir,
@@ -253,6 +251,9 @@ def verify(
         msg = _INTERRUPTIONS[reason]
         if outcome.message:
             msg = f"{msg}: {outcome.message}"
+        if outcome.aborted:
+            msg += (f"; cleanup skipped: ansible-playbook playbooks/cleanup.yml -e harness_run_id={run_id}"
+                    " -e harness_kubeconfig=<path> deletes what the run left")  # fmt: skip
         elif outcome.events.failed_tasks and reason == "failed":
             msg = f"{msg}: {outcome.events.failed_tasks[-1]}"
         run.state, run.interruption = "partial", {"reason": reason, "message": msg}

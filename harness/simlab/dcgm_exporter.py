@@ -168,7 +168,8 @@ def build_inventory(
         labels = _meta(node).get("labels") or {}
         alloc = ((node.get("status") or {}).get("allocatable") or {}).get(GPU_RESOURCE)
         count = max(_int(alloc), _int(labels.get("nvidia.com/gpu.count")), max(per_node[name], default=-1) + 1)
-        model = str(labels.get("nvidia.com/gpu.product") or DEFAULT_MODEL)
+        # GFD writes the product with dashes; DCGM's modelName (and the DRA driver) uses spaces.
+        model = str(labels.get("nvidia.com/gpu.product") or DEFAULT_MODEL).replace("-", " ")
         memory = _int(labels.get("nvidia.com/gpu.memory"), DEFAULT_MEMORY_MIB) or DEFAULT_MEMORY_MIB
         gpus[name] = [
             Gpu(

@@ -19,6 +19,9 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from harness.simlab.status import read_components
+from lab_fixtures import SimLab
+
 pytestmark = pytest.mark.lab
 
 KUEUE = ("kueue.x-k8s.io", "v1beta2")
@@ -51,8 +54,12 @@ def as_dict(obj: object) -> dict[str, Any]:
     return cast(dict[str, Any], client.ApiClient().sanitize_for_serialization(obj))  # type: ignore[no-untyped-call]
 
 
-@pytest.fixture
-def api(k8s: client.ApiClient) -> client.ApiClient:
+@pytest.fixture(scope="module")
+def api(lab: SimLab, k8s: client.ApiClient) -> client.ApiClient:
+    """The lab's client, once the controllers (role sim_controllers) are known to run."""
+    running = {c.name for c in read_components(lab.state_dir) if c.state == "running"}
+    missing = {"kueue", "kuberay-operator"} - running
+    assert not missing, f"controllers not running in the lab ({lab.state_dir}): {sorted(missing)}"
     return k8s
 
 

@@ -13,17 +13,24 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from kubernetes import client
+from kubernetes import client as kube_client
 
 from simlab_helpers import BACKENDS_NS, gateway_request, wait_for
 
 pytestmark = pytest.mark.lab
 
+# The client's generated models are not worth spelling out here: plain dicts go in.
+client: Any = kube_client
+
 GROUP, VERSION = "gateway.networking.k8s.io", "v1"
 
 
+def _true(conditions: list[dict[str, Any]], kind: str) -> bool:
+    return any(c["type"] == kind and c["status"] == "True" for c in conditions)
+
+
 def _condition(obj: dict[str, Any], kind: str) -> bool:
-    return any(c["type"] == kind and c["status"] == "True" for c in obj.get("status", {}).get("conditions", []))
+    return _true(obj.get("status", {}).get("conditions", []), kind)
 
 
 def test_gateway_is_programmed_with_an_address(k8s: Any) -> None:
@@ -51,7 +58,7 @@ def route(k8s: Any) -> Iterator[Callable[[list[dict[str, Any]]], str]]:
 
         def accepted() -> bool:
             obj = api.get_namespaced_custom_object(GROUP, VERSION, BACKENDS_NS, "httproutes", name)
-            return any(_condition(p, "Accepted") and _condition(p, "ResolvedRefs")
+            return any(_true(p.get("conditions", []), "Accepted") and _true(p.get("conditions", []), "ResolvedRefs")
                        for p in obj.get("status", {}).get("parents", []))
 
         wait_for(f"HTTPRoute {name} Accepted with resolved refs", accepted, 60)

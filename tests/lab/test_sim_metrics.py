@@ -15,11 +15,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from kubernetes import client
+from kubernetes import client as kube_client
 
 from simlab_helpers import BACKENDS_NS, gateway_request, prom_query, wait_for
 
 pytestmark = pytest.mark.lab
+
+# The client's generated models are not worth spelling out here: plain dicts go in.
+client: Any = kube_client
 
 UTIL = "harness.dev/simulated-gpu-utilization"
 
@@ -41,7 +44,7 @@ def gpu_pod(name: str, util: str, gpus: int = 1) -> dict[str, Any]:
             "nodeSelector": {"nvidia.com/gpu.present": "true"},
             "tolerations": [{"operator": "Exists"}],
             "containers": [{"name": "cuda", "image": "registry.invalid/simulated-cuda:1",
-                            "resources": {"limits": {"nvidia.com/gpu": str(gpus)}}}],
+                            "resources": {"limits": {"nvidia.com/gpu": str(gpus)}} if gpus else {}}],
         },
     }
 
@@ -57,8 +60,11 @@ def test_dcgm_series_carry_the_gpu_pod_labels(k8s: Any, namespace: str) -> None:
     pod = wait_for("GPU pod Running", lambda: running(core, namespace, "trainer"), 90)
 
     query = f'DCGM_FI_DEV_GPU_UTIL{{namespace="{namespace}",pod="trainer"}}'
-    series = wait_for(f"Prometheus to return {query}",
-                      lambda: (r := prom_query(query)) and len(r) == 2 and r, 60)
+    def two_series() -> list[dict[str, Any]] | None:
+        result = prom_query(query)
+        return result if len(result) == 2 else None
+
+    series = wait_for(f"Prometheus to return {query}", two_series, 60)
     for s in series:
         m = s["metric"]
         assert m["Hostname"] == pod.spec.node_name
@@ -72,6 +78,44 @@ def test_dcgm_series_carry_the_gpu_pod_labels(k8s: Any, namespace: str) -> None:
         assert len(prom_query(f'{metric}{{namespace="{namespace}",pod="trainer"}}')) == 2, metric
 
 
+def test_dcgm_series_follow_a_dra_claim_to_its_device(k8s: Any, namespace: str) -> None:
+    """A pod whose ResourceClaim was allocated a GPU: the series of exactly that device carry its labels."""
+    custom = client.CustomObjectsApi(k8s)
+    try:
+        custom.get_cluster_custom_object("resource.k8s.io", "v1", "deviceclasses", "gpu.nvidia.com")
+    except client.ApiException as exc:
+        if exc.status == 404:
+            pytest.skip("no DeviceClass gpu.nvidia.com (sim_dra not in this lab)")
+        raise
+    custom.create_namespaced_custom_object("resource.k8s.io", "v1", namespace, "resourceclaimtemplates", {
+        "apiVersion": "resource.k8s.io/v1", "kind": "ResourceClaimTemplate", "metadata": {"name": "one-gpu"},
+        "spec": {"spec": {"devices": {"requests": [
+            {"name": "gpu", "exactly": {"deviceClassName": "gpu.nvidia.com", "count": 1}}]}}},
+    })
+    pod = gpu_pod("dra-infer", "33", gpus=0)
+    pod["spec"]["containers"][0]["resources"] = {"claims": [{"name": "gpu"}]}
+    pod["spec"]["resourceClaims"] = [{"name": "gpu", "resourceClaimTemplateName": "one-gpu"}]
+    core = client.CoreV1Api(k8s)
+    core.create_namespaced_pod(namespace, pod)
+    running_pod = wait_for("DRA pod Running", lambda: running(core, namespace, "dra-infer"), 90)
+
+    claim_name = running_pod.status.resource_claim_statuses[0].resource_claim_name
+    claim = custom.get_namespaced_custom_object("resource.k8s.io", "v1", namespace, "resourceclaims", claim_name)
+    result = claim["status"]["allocation"]["devices"]["results"][0]
+    slices = custom.list_cluster_custom_object("resource.k8s.io", "v1", "resourceslices")["items"]
+    device = next(d for sl in slices if sl["spec"]["pool"]["name"] == result["pool"]
+                  and sl["spec"]["driver"] == result["driver"]
+                  for d in sl["spec"].get("devices", []) if d["name"] == result["device"])
+    uuid_attr = next(v["string"] for k, v in device["attributes"].items() if k.rsplit("/", 1)[-1] == "uuid")
+
+    query = f'DCGM_FI_DEV_GPU_UTIL{{namespace="{namespace}",pod="dra-infer"}}'
+    series = wait_for(f"Prometheus to return {query}", lambda: prom_query(query), 60)
+    assert len(series) == 1
+    m = series[0]["metric"]
+    assert (m["UUID"], m["Hostname"], m["container"]) == (uuid_attr, running_pod.spec.node_name, "cuda")
+    assert float(series[0]["value"][1]) == 33.0
+
+
 def test_idle_gpus_report_zero(k8s: Any) -> None:
     idle = prom_query('DCGM_FI_DEV_GPU_UTIL{pod=""}')
     assert idle, "no idle simulated GPU series (every GPU held?)"
@@ -79,12 +123,11 @@ def test_idle_gpus_report_zero(k8s: Any) -> None:
 
 
 def test_model_server_metrics_are_discovered_and_scraped() -> None:
-    targets = wait_for(
-        "Prometheus to discover the annotated backend Services",
-        lambda: [t for t in _active_targets("kubernetes-service-endpoints")
-                 if t["labels"].get("namespace") == BACKENDS_NS and t["health"] == "up"],
-        60,
-    )
+    def backend_targets() -> list[dict[str, Any]]:
+        return [t for t in _active_targets("kubernetes-service-endpoints")
+                if t["labels"].get("namespace") == BACKENDS_NS and t["health"] == "up"]
+
+    targets = wait_for("Prometheus to discover the annotated backend Services", backend_targets, 60)
     assert {t["labels"]["service"] for t in targets} >= {"backend-a", "backend-b"}
     assert all(t["labels"]["instance"].startswith("10.250.0.") for t in targets)
 
@@ -127,8 +170,9 @@ def test_custom_metrics_api_serves_gpu_utilisation_per_pod(k8s: Any, namespace: 
     path = f"/apis/custom.metrics.k8s.io/v1beta1/namespaces/{namespace}/pods/*/DCGM_FI_DEV_GPU_UTIL"
 
     def get() -> list[dict[str, Any]]:
-        resp = k8s.call_api(path, "GET", auth_settings=["BearerToken"], _preload_content=False,
-                            response_type=None, _return_http_data_only=True)
+        resp = k8s.call_api(*k8s.param_serialize("GET", path, auth_settings=["BearerToken"]))
+        resp.read()
+        assert resp.status == 200, f"{resp.status}: {resp.data[:300]!r}"
         return [i for i in json.loads(resp.data)["items"] if i["describedObject"]["name"] == "infer"]
 
     items = wait_for(f"GET {path} to list pod infer", get, 90, interval=3)
@@ -140,3 +184,31 @@ def test_custom_metrics_api_serves_gpu_utilisation_per_pod(k8s: Any, namespace: 
 def _quantity(value: str) -> float:
     """A resource.Quantity as the custom metrics API writes it ("40", "40500m")."""
     return float(value[:-1]) / 1000 if value.endswith("m") else float(value)
+
+
+def test_hpa_scales_a_deployment_on_gpu_utilisation(k8s: Any, namespace: str) -> None:
+    """HPA (autoscaling/v2, type Pods) on DCGM_FI_DEV_GPU_UTIL: 90% busy against a 50 target."""
+    if not _custom_metrics_served(k8s):
+        pytest.skip("prometheus-adapter is not registered (sim_metrics_adapter_enabled=false or not built)")
+    template = gpu_pod("gpu-infer", "90")
+    client.AppsV1Api(k8s).create_namespaced_deployment(namespace, {
+        "metadata": {"name": "gpu-infer"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "gpu-infer"}},
+                 "template": {"metadata": {k: v for k, v in template["metadata"].items() if k != "name"},
+                              "spec": template["spec"]}},
+    })
+    client.AutoscalingV2Api(k8s).create_namespaced_horizontal_pod_autoscaler(namespace, {
+        "metadata": {"name": "gpu-infer"},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "gpu-infer"},
+            "minReplicas": 1, "maxReplicas": 3,
+            "metrics": [{"type": "Pods", "pods": {"metric": {"name": "DCGM_FI_DEV_GPU_UTIL"},
+                                                  "target": {"type": "AverageValue", "averageValue": "50"}}}],
+        },
+    })
+    apps = client.AppsV1Api(k8s)
+    wait_for("the HPA to scale gpu-infer above 1 replica",
+             lambda: apps.read_namespaced_deployment("gpu-infer", namespace).spec.replicas >= 2, 180, interval=3)
+    hpa = client.AutoscalingV2Api(k8s).read_namespaced_horizontal_pod_autoscaler("gpu-infer", namespace)
+    current = hpa.status.current_metrics[0].pods.current.average_value
+    assert _quantity(current) == pytest.approx(90.0)

@@ -52,6 +52,8 @@ def inventory(tmp_path: Path) -> Path:
         (["validate", "/nonexistent/PRODUCT.yaml"], "is not a file"),
         (["report", "--from", "/nonexistent/run", "--out", "/tmp/x"], "does not exist"),
         (["report"], "needs --from"),
+        (["verify", "-e", "novalue"], "-e 'novalue' is not KEY=VALUE"),
+        (["verify", "-e", "harness_run_id=x"], "harness_* variables are set by the harness"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(
@@ -125,3 +127,34 @@ def test_help_of_every_verb(verb: str, capsys: pytest.CaptureFixture[str]) -> No
 def test_every_verb_is_registered() -> None:
     sub = next(a for a in build_parser()._actions if a.dest == "verb")
     assert sorted(sub.choices) == sorted(VERBS)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("verb", "status", "rc", "want"), [
+    ("up", "successful", 0, 0), ("up", "failed", 2, 3), ("down", "successful", 0, 0), ("down", "canceled", 254, 3),
+])  # fmt: skip
+def test_up_down_go_through_the_runner(
+    verb: str, status: str, rc: int, want: int, inventory: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from harness import runner
+
+    calls: list[tuple[str, Path]] = []
+
+    def fake(playbook: str, inv: Path, run_dir: Path, extravars: dict[str, object], **kw: object) -> runner.PlaybookOutcome:
+        calls.append((playbook, inv))
+        assert extravars["harness_run_dir"] == str(run_dir)
+        return runner.PlaybookOutcome(status, rc, {}, runner.EventSummary(failed_tasks=["T: boom"]), 1.0,
+                                      run_dir / "ansible", run_dir / "logs" / f"{verb}.log")  # fmt: skip
+
+    monkeypatch.setattr(runner, "run_playbook", fake)
+    code, out, err = run([verb, "-i", str(inventory), "--run-dir", str(tmp_path / "runs"), "--quiet"], capsys)
+    assert code == want
+    assert calls == [(f"{verb}.yml", inventory)]
+    if want:
+        assert "T: boom" in err
+
+
+def test_extra_vars_parse_json_values() -> None:
+    from harness.cli import _extra_vars
+
+    assert _extra_vars(["a=200", "b=text", 'c={"k": [1]}', "d="]) == {"a": 200, "b": "text", "c": {"k": [1]}, "d": ""}

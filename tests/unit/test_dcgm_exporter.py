@@ -77,7 +77,7 @@ def test_idle_node_reports_every_gpu_at_zero_with_help_and_type() -> None:
     assert all(v == 0 for _, v in util.values())
     lbl, _ = util["2"]
     assert lbl["device"] == "nvidia2" and lbl["Hostname"] == "gpu-node-0"
-    assert lbl["modelName"] == "NVIDIA-H100-80GB-HBM3" and lbl["UUID"].startswith("GPU-")
+    assert lbl["modelName"] == "NVIDIA H100 80GB HBM3" and lbl["UUID"].startswith("GPU-")
     assert "pod" not in lbl
     assert "cpu-node" not in text
     free = series(text, "DCGM_FI_DEV_FB_FREE")

@@ -72,3 +72,23 @@ def test_run_id_shape() -> None:
     assert re.fullmatch(r"\d{8}T\d{6}Z-[0-9a-f]{6}", rid)
     assert len(rid) <= 63  # usable as a Kubernetes label value
     assert rid != runner.new_run_id()
+
+
+def test_requirement_without_role_is_announced() -> None:
+    seen: list[ProgressEvent] = []
+    t = runner._EventTracker(seen.append, time.monotonic())
+    t(ev("playbook_on_task_start", task="Verify | Locate the role of pod_autoscaling"))
+    t(ev("runner_on_ok", task="Verify | Note that no role exists yet for pod_autoscaling", res={}))
+    assert [(e.kind, e.requirement, e.detail) for e in seen if e.kind == "result"] == [
+        ("result", "pod_autoscaling", "no role yet")
+    ]
+
+
+def test_tracker_patterns_match_the_playbook() -> None:
+    """The tracker recognises requirements by task names of playbooks/tasks/verify-requirement.yml."""
+    import yaml
+
+    tasks = yaml.safe_load((runner.PROJECT_ROOT / "playbooks/tasks/verify-requirement.yml").read_text())
+    names = [t["name"].replace("{{ harness_requirement }}", "gpu_sharing") for t in tasks]
+    assert any(runner._LOCATE_TASK.match(n) for n in names)
+    assert any(n.startswith(runner._NO_ROLE_TASK) for n in names)

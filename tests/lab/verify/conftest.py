@@ -30,16 +30,17 @@ def run_verify(lab: Any, tmp_path: Path) -> RunVerify:
     """``run_verify(req_id, **extravars) -> (result, run_dir)``: ``harness verify --only req_id``."""
 
     def _run(req_id: str, **extravars: Any) -> tuple[RequirementResult, Path]:
-        run_dir = tmp_path / f"run-{req_id}-{len(list(tmp_path.iterdir()))}"
+        runs_dir = tmp_path / f"runs-{req_id}-{len(list(tmp_path.iterdir()))}"
         cmd = [
             *HARNESS, "verify", "-i", str(REPO / "inventories" / "local-sim"),
-            "--only", req_id, "--run-dir", str(run_dir), "--quiet",
+            "--only", req_id, "--run-dir", str(runs_dir), "--quiet",
         ]
         for k, v in extravars.items():
             cmd += ["-e", f"{k}={json.dumps(v)}"]
         proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900,
                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
         assert proc.returncode in (0, 1), f"harness verify crashed (rc={proc.returncode}):\n{proc.stderr[-3000:]}"
+        (run_dir,) = [d for d in runs_dir.iterdir() if d.is_dir()]  # --run-dir holds one run dir per run
         run = Run.load(run_dir)
         assert req_id in run.requirements, f"no result for {req_id}: {proc.stderr[-2000:]}"
         return run.requirements[req_id], run_dir

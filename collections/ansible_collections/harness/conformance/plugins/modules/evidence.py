@@ -12,7 +12,7 @@ description:
   - Writes under C(<evidence_dir>/<requirement>/) and returns the path relative to the run directory
     (the parent of I(evidence_dir)), ready for C(emit_evidence).
   - With I(data), writes a file (YAML for structured data, text for strings).
-  - With I(title), appends a section to the requirement's lab notebook C(output.md): the equivalent
+  - With I(title), appends a section to the requirement's lab notebook C(output.md) with the equivalent
     C(kubectl) command a reviewer can repeat, its output, and one line per check.
   - Redacts Secret C(data)/C(stringData) and any key that names a token, password, private key or
     client key, wherever it appears, so no evidence file holds a credential.

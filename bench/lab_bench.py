@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Benchmark the simulated lab: build times, warm `up`, no-op `up`, `down`, idle RSS.
+
+    .venv/bin/python bench/lab_bench.py                 # warm figures; leaves the lab up
+    .venv/bin/python bench/lab_bench.py --json          # the same as JSON
+    .venv/bin/python bench/lab_bench.py --cold          # also time cold builds into an empty cache (slow!)
+    .venv/bin/python bench/lab_bench.py --build-log /tmp/build-k8s.log --leave-down
+
+Without --cold, cold build times are read from build logs (the "[build X] built in Ns" lines
+lab/build/build.sh prints). The warm cycle is: down (if up), timed up, timed second up (must
+change nothing), idle RSS after --idle seconds, timed down, and a final up unless --leave-down.
+Targets (docs/sim-lab.md): warm up <= 60 s, down <= 10 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from harness.simlab.status import lab_state_dir, read_components  # noqa: E402
+
+INVENTORY = REPO / "inventories" / "local-sim"
+BUILT = re.compile(r"\[build ([\w-]+)\] built in (\d+)s")
+
+
+def playbook(name: str) -> tuple[float, int, str]:
+    bindir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}", "ANSIBLE_NOCOLOR": "1"}
+    start = time.monotonic()
+    proc = subprocess.run([str(bindir / "ansible-playbook"), "-i", str(INVENTORY), f"playbooks/{name}"],
+                          cwd=REPO, env=env, capture_output=True, text=True, check=False)
+    took = time.monotonic() - start
+    if proc.returncode != 0:
+        sys.exit(f"{name} failed (rc={proc.returncode}):\n" + "\n".join(proc.stdout.splitlines()[-40:]))
+    match = re.search(r"^localhost\s*:.*changed=(\d+)", proc.stdout, re.MULTILINE)
+    return took, int(match.group(1)) if match else -1, proc.stdout
+
+
+def rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def build_times_from_logs(patterns: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for pattern in patterns:
+        for path in glob.glob(pattern):
+            for comp, secs in BUILT.findall(Path(path).read_text(errors="replace")):
+                found[comp] = max(found.get(comp, 0), int(secs))
+    return found
+
+
+def cold_builds(components: list[str]) -> dict[str, float]:
+    """Each component into its own empty cache (modules and build cache included)."""
+    times: dict[str, float] = {}
+    for comp in components:
+        with tempfile.TemporaryDirectory(prefix=f"harness-cold-{comp}-") as cache:
+            start = time.monotonic()
+            subprocess.run([str(REPO / "lab/build/build.sh"), comp], env={**os.environ, "HARNESS_CACHE": cache},
+                           check=True, capture_output=True)
+            times[comp] = round(time.monotonic() - start, 1)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cold", action="store_true", help="time cold builds into an empty cache (slow)")
+    parser.add_argument("--components", default="etcd,kwok,kubernetes", help="components for --cold")
+    parser.add_argument("--build-log", action="append", default=[], help="build log glob(s) to read times from")
+    parser.add_argument("--idle", type=float, default=15, help="seconds to let the lab settle before RSS")
+    parser.add_argument("--leave-down", action="store_true", help="do not bring the lab back up at the end")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    figures: dict[str, Any] = {}
+    logs = args.build_log or ["/tmp/build-*.log"]
+    figures["cold_build_s_from_logs"] = build_times_from_logs(logs)
+    if args.cold:
+        figures["cold_build_s"] = cold_builds(args.components.split(","))
+
+    state = lab_state_dir({"sim_lab_state_dir": os.environ.get("HARNESS_SIM_STATE_DIR", "")})
+    if (state / "components").is_dir():
+        figures["down_before_s"] = round(playbook("down.yml")[0], 1)
+    figures["up_s"], _, _ = playbook("up.yml")
+    figures["up_again_s"], figures["up_again_changed"], _ = playbook("up.yml")
+    time.sleep(args.idle)
+    comps = read_components(state, check_health=False)
+    figures["idle_rss_mib"] = {c.name: round(rss_kib(c.pid) / 1024, 1) for c in comps if c.alive}
+    figures["idle_rss_total_mib"] = round(sum(figures["idle_rss_mib"].values()), 1)
+    figures["down_s"], _, _ = playbook("down.yml")
+    if not args.leave_down:
+        figures["final_up_s"], _, _ = playbook("up.yml")
+    for key in ("up_s", "up_again_s", "down_s", "final_up_s"):
+        if key in figures:
+            figures[key] = round(figures[key], 1)
+
+    if args.json:
+        print(json.dumps(figures, indent=2))
+        return
+    print(f"cold builds (from logs {', '.join(logs)}): {figures['cold_build_s_from_logs'] or 'none found'}")
+    if "cold_build_s" in figures:
+        print(f"cold builds (timed now): {figures['cold_build_s']}")
+    print(f"warm up: {figures['up_s']} s (target <= 60)")
+    print(f"second up: {figures['up_again_s']} s, changed={figures['up_again_changed']} (must be 0)")
+    print(f"down: {figures['down_s']} s (target <= 10)")
+    print(f"idle RSS: {figures['idle_rss_total_mib']} MiB total")
+    for name, mib in sorted(figures["idle_rss_mib"].items(), key=lambda kv: -kv[1]):
+        print(f"  {name:<28} {mib:>8} MiB")
+    if "final_up_s" in figures:
+        print(f"lab left up (final up {figures['final_up_s']} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+# Copyright: harness developers; Apache-2.0
+"""Read Kubernetes status conditions in verify roles without long Jinja expressions.
+
+- ``obj | harness.conformance.condition('Ready')`` → ``'True'``/``'False'``/``'Unknown'``, or ``''``
+  when the object (or the condition) is missing.
+- ``objs | harness.conformance.with_condition('Accepted')`` → the objects whose condition is
+  ``'True'`` (or the given status).
+- ``route | harness.conformance.parent_conditions(gateway_name)`` → ``{type: status}`` of the
+  route's (or InferencePool's) ``status.parents`` entry for that parent (any parent when the name
+  is empty).
+- ``conditions | harness.conformance.condition_summary`` → ``'Accepted=True (Accepted), ...'``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _conditions(obj: Any) -> list[dict[str, Any]]:
+    if not isinstance(obj, dict):
+        return []
+    status = obj.get("status") or {}
+    conds = status.get("conditions") if isinstance(status, dict) else None
+    return [c for c in conds or [] if isinstance(c, dict)]
+
+
+def condition(obj: Any, kind: str) -> str:
+    for c in _conditions(obj):
+        if c.get("type") == kind:
+            return str(c.get("status", ""))
+    return ""
+
+
+def with_condition(objs: Any, kind: str, status: str = "True") -> list[Any]:
+    return [o for o in objs or [] if condition(o, kind) == status]
+
+
+def parent_conditions(obj: Any, parent: str = "") -> dict[str, str]:
+    """Conditions of the status.parents entry whose parentRef names ``parent``."""
+    status = obj.get("status") if isinstance(obj, dict) else None
+    for p in (status or {}).get("parents") or []:
+        ref = p.get("parentRef") or {}
+        if not parent or ref.get("name") == parent:
+            return {str(c.get("type")): str(c.get("status")) for c in p.get("conditions") or []}
+    return {}
+
+
+def parent_reasons(obj: Any, parent: str = "") -> dict[str, str]:
+    """Like parent_conditions, with ``status (reason): message`` as values, for evidence."""
+    status = obj.get("status") if isinstance(obj, dict) else None
+    for p in (status or {}).get("parents") or []:
+        ref = p.get("parentRef") or {}
+        if not parent or ref.get("name") == parent:
+            return {str(c.get("type")): _reason(c) for c in p.get("conditions") or []}
+    return {}
+
+
+def _reason(c: dict[str, Any]) -> str:
+    text = f"{c.get('status')} ({c.get('reason', '')})"
+    return f"{text}: {c['message']}" if c.get("message") else text
+
+
+def condition_summary(obj: Any) -> str:
+    return ", ".join(f"{c.get('type')}={c.get('status')} ({c.get('reason', '')})" for c in _conditions(obj))
+
+
+class FilterModule:
+    def filters(self) -> dict[str, Any]:
+        return {
+            "condition": condition,
+            "with_condition": with_condition,
+            "parent_conditions": parent_conditions,
+            "parent_reasons": parent_reasons,
+            "condition_summary": condition_summary,
+        }
