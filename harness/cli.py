@@ -122,6 +122,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     lab = _load_lab(args.inventory)
     only, skip = _ids(args.only), _ids(args.skip)
+    role_vars = _extra_vars(args.extra_vars or [])
     try:
         checklists = select_checklists(args.checklist or [])
         selected = select_requirements(checklists, only, skip)
@@ -150,7 +151,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             on_event=progress, cancel=cancel,
             roles_path=roles_path, project_roles=not args.no_project_roles, verbosity=args.verbose,
             write_reports=not args.no_report,
-            role_vars=_extra_vars(args.extra_vars or []),
+            role_vars=role_vars,
         )  # fmt: skip
     run = result.run
     code = result.exit_code
