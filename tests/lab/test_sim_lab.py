@@ -179,6 +179,33 @@ def test_every_node_has_a_resource_slice_shaped_like_nvidias(lab: SimLab, k8s: c
     assert "gpu.nvidia.com" in classes["spec"]["selectors"][0]["cel"]["expression"]
 
 
+def test_dra_driver_follows_nodes_as_they_come_and_go(k8s: client.ApiClient) -> None:
+    core: Any = client.CoreV1Api(k8s)
+    custom: Any = client.CustomObjectsApi(k8s)
+    name = f"sim-dra-test-{uuid.uuid4().hex[:6]}"
+    # Not annotated for kwok and tainted: nothing gets scheduled onto it while it exists.
+    core.create_node({"metadata": {"name": name, "labels": {
+        "harness.dev/simulated": "true", "nvidia.com/gpu.count": "2", "nvidia.com/gpu.product": "NVIDIA-A100-SXM4-80GB",
+        "nvidia.com/gpu.memory": "81920", "nvidia.com/gpu.family": "ampere"}},
+        "spec": {"taints": [{"key": "harness.dev/test", "value": "dra", "effect": "NoSchedule"}]}})
+
+    def slice_of(node: str) -> Any:
+        found = custom.list_cluster_custom_object(*DRA, "resourceslices", field_selector=f"spec.nodeName={node}")
+        return found["items"][0] if found["items"] else None
+
+    try:
+        sl = wait_for(f"a ResourceSlice for new node {name}", lambda: slice_of(name), 30)
+        assert [d["name"] for d in sl["spec"]["devices"]] == ["gpu-0", "gpu-1"]
+        assert sl["spec"]["devices"][0]["attributes"]["architecture"] == {"string": "Ampere"}
+        core.patch_node(name, {"metadata": {"labels": {"nvidia.com/gpu.count": "3"}}})
+        sl = wait_for("the slice to follow the node's GPU count",
+                      lambda: (s := slice_of(name)) and len(s["spec"]["devices"]) == 3 and s, 30)
+        assert sl["spec"]["pool"]["generation"] >= 2
+    finally:
+        core.delete_node(name)
+    wait_for(f"the slice of deleted node {name} to go", lambda: slice_of(name) is None, 30)
+
+
 def test_resource_claim_from_template_is_allocated_and_pod_runs(lab: SimLab, k8s: client.ApiClient,
                                                                 namespace: str) -> None:
     custom: Any = client.CustomObjectsApi(k8s)

@@ -70,6 +70,11 @@ def test_start_records_and_is_idempotent(tmp_path: Path, state: Path) -> None:
     second = run_module(tmp_path, **args)
     assert second.get("changed") is False and second["pid"] == first["pid"]
 
+    relabelled = run_module(tmp_path, **{**args, "version": "1.1"})
+    assert relabelled.get("changed") is True and relabelled["pid"] == first["pid"], "metadata needs no restart"
+    assert json.loads((state / "components" / "web.json").read_text())["version"] == "1.1"
+    args["version"] = "1.1"
+
     changed_env = run_module(tmp_path, **args, env={"HARNESS_TEST": "1"})
     assert changed_env.get("changed") is True and changed_env["restarted"] is True
     assert changed_env["pid"] != first["pid"] and not alive(first["pid"])

@@ -13,7 +13,10 @@ netns=${2:?netns name}
 host_if=${3:?host interface}
 
 changed() { echo "CHANGED: $*"; }
-has_netns() { ip netns list | awk '{print $1}' | grep -qx "$netns"; }
+# Match on captured output, not a pipe into `grep -q`: with pipefail, grep quitting early
+# SIGPIPEs the writer and the test reads as false.
+has() { local out; out=$("${@:2}" 2>/dev/null) || return 1; grep -q -- "$1" <<<"$out"; }
+has_netns() { has "^$netns\( \|$\)" ip netns list; }
 
 not_permitted() {
   echo "ERROR: cannot $1: network namespaces need root with CAP_SYS_ADMIN and CAP_NET_ADMIN" \
@@ -38,17 +41,17 @@ case "$action" in
         not_permitted "create veth $host_if<->$ns_if" "$err"
       changed "veth $host_if <-> $ns_if"
     fi
-    if ! ip -o addr show dev "$host_if" | grep -qw "inet $host_cidr"; then
+    if ! has "inet $host_cidr " ip -o addr show dev "$host_if"; then
       ip addr replace "$host_cidr" dev "$host_if"; changed "address $host_cidr on $host_if"
     fi
-    if ! ip -n "$netns" -o addr show dev "$ns_if" | grep -qw "inet $ns_cidr"; then
+    if ! has "inet $ns_cidr " ip -n "$netns" -o addr show dev "$ns_if"; then
       ip -n "$netns" addr replace "$ns_cidr" dev "$ns_if"; changed "address $ns_cidr on $ns_if"
     fi
-    if ! ip -o link show "$host_if" | grep -q ',UP'; then
+    if ! has ',UP' ip -o link show "$host_if"; then
       ip link set "$host_if" up; changed "$host_if up"
     fi
     for dev in lo "$ns_if"; do
-      if ! ip -n "$netns" -o link show "$dev" | grep -q ',UP'; then
+      if ! has ',UP' ip -n "$netns" -o link show "$dev"; then
         ip -n "$netns" link set "$dev" up; changed "$dev up in $netns"
       fi
     done

@@ -27,14 +27,19 @@ RunVerify = Callable[..., tuple[RequirementResult, Path]]
 
 @pytest.fixture
 def run_verify(lab: Any, tmp_path: Path) -> RunVerify:
-    """``run_verify(req_id, **extravars) -> (result, run_dir)``: ``harness verify --only req_id``."""
+    """``run_verify(req_id, checklist=None, **extravars) -> (result, run_dir)``: ``harness verify --only req_id``.
 
-    def _run(req_id: str, **extravars: Any) -> tuple[RequirementResult, Path]:
+    ``checklist`` picks the CNCF checklist (``--checklist``) for ids the newest one lacks (dra_support).
+    """
+
+    def _run(req_id: str, checklist: str | None = None, **extravars: Any) -> tuple[RequirementResult, Path]:
         runs_dir = tmp_path / f"runs-{req_id}-{len(list(tmp_path.iterdir()))}"
         cmd = [
             *HARNESS, "verify", "-i", str(REPO / "inventories" / "local-sim"),
             "--only", req_id, "--run-dir", str(runs_dir), "--quiet",
         ]
+        if checklist:
+            cmd += ["--checklist", checklist]
         for k, v in extravars.items():
             cmd += ["-e", f"{k}={json.dumps(v)}"]
         proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900,

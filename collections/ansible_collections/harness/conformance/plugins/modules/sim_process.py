@@ -22,7 +22,8 @@ description:
     time, so a recycled PID is never mistaken for it) and was started from the same specification (command, environment, network
     namespace, working directory and the content of O(watch_files)), nothing is done and
     C(changed) is false. If the specification differs, the old process is stopped and a new one
-    started.
+    started. If only O(version), O(endpoint) or O(health_url) differ, the record is updated
+    without a restart.
   - Before starting, every port in O(ports) must be free on the host. A port that is in use fails
     the task with the holder's PID and command when they can be found.
   - O(state=absent) stops the recorded process (SIGTERM to its process group, SIGKILL after
@@ -520,7 +521,13 @@ def _present(module: AnsibleModule) -> None:
             if not ok:
                 module.fail_json(msg="%s (pid %s) runs but is unhealthy: %s. Last lines of %s:\n%s"
                                  % (name, old["pid"], why, log, _log_tail(log)), record=old, log=log)
-            module.exit_json(changed=False, pid=old["pid"], record=old, restarted=False, log=log)
+            # Descriptive fields may change without a restart: update the record only.
+            meta = {"version": p["version"], "endpoint": p["endpoint"], "health_url": p["health_url"]}
+            stale = any(old.get(k) != v for k, v in meta.items())
+            if stale and not module.check_mode:
+                old.update(meta)
+                _write_record(path, old)
+            module.exit_json(changed=stale, pid=old["pid"], record=old, restarted=False, log=log)
         if module.check_mode:
             module.exit_json(changed=True, restarted=True, log=log)
         _stop_many([old], p["stop_timeout"])
