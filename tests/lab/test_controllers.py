@@ -5,6 +5,7 @@
   Job that does not fit stays suspended with no pods.
 - Kueue's and KubeRay's validating webhooks are wired to the apiserver and refuse invalid objects.
 - KubeRay turns a RayCluster into head and worker pods that run, and reports the cluster ready.
+- Through Kueue's ray.io/raycluster integration a RayCluster, too, is admitted whole or not at all.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ SIM_NODE_LABEL = {"harness.dev/simulated": "true"}
 GPU = "nvidia.com/gpu"
 
 T = TypeVar("T")
+# Only used to turn client models into plain data; it never talks to a server.
+_SERIALIZER = client.ApiClient()
 
 
 def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 120.0, interval: float = 1.0) -> T:
@@ -51,7 +54,7 @@ def _uid() -> str:
 
 def as_dict(obj: object) -> dict[str, Any]:
     """A client model (or a dict the custom-objects API returned) as plain JSON data."""
-    return cast(dict[str, Any], client.ApiClient().sanitize_for_serialization(obj))  # type: ignore[no-untyped-call]
+    return cast(dict[str, Any], _SERIALIZER.sanitize_for_serialization(obj))  # type: ignore[no-untyped-call]
 
 
 @pytest.fixture(scope="module")
@@ -217,18 +220,24 @@ def test_kueue_webhook_rejects_an_invalid_job(api: client.ApiClient, namespace: 
     assert "kueue.x-k8s.io/queue-name" in message, message
 
 
-def _ray_pod_template(cpu: str) -> dict[str, Any]:
-    return {"spec": {"containers": [{
-        "name": "ray", "image": "registry.invalid/ray:sim",
-        "resources": {"requests": {"cpu": cpu, "memory": "256Mi"}, "limits": {"cpu": cpu, "memory": "256Mi"}}}]}}
+def _ray_pod_template(cpu: str, gpus: int = 0) -> dict[str, Any]:
+    limits: dict[str, str] = {"cpu": cpu, "memory": "256Mi"}
+    if gpus:
+        limits[GPU] = str(gpus)
+    return {"spec": {"containers": [{"name": "ray", "image": "registry.invalid/ray:sim",
+                                     "resources": {"requests": dict(limits), "limits": limits}}]}}
 
 
-def _raycluster(name: str, groups: list[str], replicas: int = 2) -> dict[str, Any]:
-    return {"apiVersion": "ray.io/v1", "kind": "RayCluster", "metadata": {"name": name},
+def _raycluster(name: str, groups: list[str], replicas: int = 2, gpus: int = 0,
+                queue: str | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name}
+    if queue:
+        meta["labels"] = {"kueue.x-k8s.io/queue-name": queue}
+    return {"apiVersion": "ray.io/v1", "kind": "RayCluster", "metadata": meta,
             "spec": {"headGroupSpec": {"rayStartParams": {}, "template": _ray_pod_template("1")},
                      "workerGroupSpecs": [{"groupName": g, "replicas": replicas, "minReplicas": replicas,
                                            "maxReplicas": replicas, "rayStartParams": {},
-                                           "template": _ray_pod_template("500m")} for g in groups]}}
+                                           "template": _ray_pod_template("500m", gpus)} for g in groups]}}
 
 
 def test_kuberay_brings_a_raycluster_to_ready(api: client.ApiClient, namespace: str) -> None:
@@ -262,3 +271,34 @@ def test_kuberay_webhook_rejects_duplicate_worker_groups(api: client.ApiClient, 
         *RAY, namespace, "rayclusters", _raycluster("twins", ["same", "same"], replicas=1), dry_run="All"))
     assert 'admission webhook "vraycluster.kb.io" denied the request' in message, message
     assert "worker group names must be unique" in message, message
+
+
+def test_kueue_gates_rayclusters_as_a_whole(api: client.ApiClient, namespace: str, gpu_queue: str) -> None:
+    """Kueue's ray.io/raycluster integration: a RayCluster is admitted whole or kept suspended."""
+    custom = client.CustomObjectsApi(api)
+    # 3 workers x 4 GPUs = 12 > 8: never admitted. 2 workers x 2 GPUs = 4: admitted.
+    custom.create_namespaced_custom_object(*RAY, namespace, "rayclusters",
+                                           _raycluster("ray-too-big", ["gpu"], replicas=3, gpus=4, queue=gpu_queue))
+    custom.create_namespaced_custom_object(*RAY, namespace, "rayclusters",
+                                           _raycluster("ray-fits", ["gpu"], replicas=2, gpus=2, queue=gpu_queue))
+
+    def get(name: str) -> dict[str, Any]:
+        return as_dict(custom.get_namespaced_custom_object(*RAY, namespace, "rayclusters", name))
+
+    wait_for("the fitting RayCluster to be ready", lambda: (get("ray-fits").get("status") or {}).get("state") == "ready",
+             timeout=120)
+    fits = get("ray-fits")
+    assert fits["spec"].get("suspend") is not True
+    # It ran because Kueue admitted it, with the head and both workers in one admission.
+    fits_wl = _workload_of(api, namespace, fits["metadata"]["uid"])
+    assert fits_wl and _condition(fits_wl, "Admitted").get("status") == "True", fits_wl
+    usage = {a["name"]: a.get("resourceUsage", {}) for a in fits_wl["status"]["admission"]["podSetAssignments"]}
+    assert usage["gpu"][GPU] == "4", usage
+    pods = _pods(api, namespace, "ray.io/cluster=ray-fits")
+    assert len(pods) == 3 and all(p["status"].get("phase") == "Running" for p in pods), pods
+
+    big = get("ray-too-big")
+    assert big["spec"].get("suspend") is True
+    assert _pods(api, namespace, "ray.io/cluster=ray-too-big") == []
+    big_wl = wait_for("the big RayCluster's workload", lambda: _workload_of(api, namespace, big["metadata"]["uid"]))
+    assert _condition(big_wl, "QuotaReserved").get("status") == "False", big_wl.get("status")

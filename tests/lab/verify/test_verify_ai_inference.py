@@ -17,6 +17,7 @@ import yaml
 from kubernetes import client
 
 from harness.results import Check, RequirementResult
+from harness.simlab.status import read_components
 from lab_fixtures import REPO, INVENTORY, run_playbook, tail
 
 pytestmark = pytest.mark.lab
@@ -76,15 +77,29 @@ def _stop_traefik(state_dir: Path) -> None:
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
 
 
+def _traefik_recorded(state_dir: Path) -> bool:
+    return any(c.name == "traefik" for c in read_components(state_dir, check_health=False))
+
+
 def test_stopped_traefik_fails_and_the_lab_recovers(lab: Any, run_verify: Any, k8s: Any) -> None:
-    _stop_traefik(lab.state_dir)
     try:
-        result, _ = run_verify(REQ, verify_ai_inference_wait_timeout=20)
+        # Other sessions may re-run the lab's up playbook (which restarts traefik) while this test
+        # runs; a run during which traefik came back proves nothing, so it is tried once more.
+        for _ in range(2):
+            _stop_traefik(lab.state_dir)
+            result, _ = run_verify(REQ, verify_ai_inference_wait_timeout=20)
+            if not _traefik_recorded(lab.state_dir):
+                break
+        else:
+            pytest.fail("traefik was restarted by someone else during both runs")
     finally:
         # The lab's own role brings traefik back exactly as `harness up` made it.
-        proc = run_playbook("up.yml", "--tags", "sim_gateway", timeout=900)
-        assert proc.returncode == 0, f"restoring traefik failed:\n{tail(proc)}"
+        if not _traefik_recorded(lab.state_dir):
+            proc = run_playbook("up.yml", "--tags", "sim_gateway", timeout=900)
+            assert proc.returncode == 0, f"restoring traefik failed:\n{tail(proc)}"
     checks = by_name(result)
     assert result.outcome == "failed"
+    assert checks["GatewayClass is Accepted"].status == "pass"  # the class is there; its controller is not
     assert checks["Gateway is Programmed"].status == "fail", checks["Gateway is Programmed"]
+    assert checks["Weighted split is observed within tolerance"].status == "skip"
     assert leftover_namespaces(k8s) == []

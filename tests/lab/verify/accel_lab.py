@@ -1,0 +1,73 @@
+"""Helpers of the accelerator verify-role tests: read checks, find leftovers, patch a simulated node.
+
+The simulated nodes are plain Node objects kwok keeps Ready, so a test can make one look like a
+time-sliced or vGPU node by changing its labels and allocatable, and must put them back after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client
+
+from harness.results import Check, RequirementResult
+
+
+def by_name(result: RequirementResult) -> dict[str, Check]:
+    return {c.name: c for c in result.checks}
+
+
+def summary(result: RequirementResult) -> list[tuple[str, str, str]]:
+    """What an assertion message should show: every check's name, status and observation."""
+    return [(c.name, str(c.status), c.observed[:200]) for c in result.checks]
+
+
+def leftover_namespaces(k8s: Any, requirement: str) -> list[str]:
+    items = client.CoreV1Api(k8s).list_namespace(label_selector=f"harness.dev/requirement={requirement}").items
+    return [str(ns.metadata.name) for ns in items if ns.metadata]
+
+
+def assert_only_hardware_missing(result: RequirementResult) -> None:
+    """Everything the simulated lab can show passed; what it cannot is skipped, required, and says why."""
+    assert result.outcome == "incomplete", summary(result)
+    skipped = [c for c in result.checks if c.status == "skip" and c.required]
+    assert skipped, summary(result)
+    for c in skipped:
+        assert c.message, c
+    assert all(c.status == "pass" for c in result.checks if not (c.status == "skip")), summary(result)
+
+
+def assert_evidence(result: RequirementResult, run_dir: Path, requirement: str, *names: str) -> None:
+    assert result.evidence, "no evidence recorded"
+    for rel in result.evidence:
+        assert (run_dir / rel).is_file(), rel
+    base = run_dir / "evidence" / requirement
+    assert (base / "output.md").is_file()
+    for name in names:
+        assert (base / name).is_file(), name
+
+
+@contextmanager
+def patched_node(k8s: Any, node: str, labels: Mapping[str, str | None], allocatable: Mapping[str, str] | None = None
+                 ) -> Iterator[None]:
+    """Set labels (None removes one) and allocatable=capacity on a node; restore both afterwards."""
+    core = client.CoreV1Api(k8s)
+    before: Any = core.read_node(node)
+    old_labels = dict(before.metadata.labels or {})
+    old_capacity = dict(before.status.capacity or {})
+    old_allocatable = dict(before.status.allocatable or {})
+    try:
+        core.patch_node(node, {"metadata": {"labels": dict(labels)}})
+        if allocatable:
+            core.patch_node_status(node, {"status": {"capacity": dict(allocatable), "allocatable": dict(allocatable)}})
+        yield
+    finally:
+        restore = {k: old_labels.get(k) for k in labels}
+        core.patch_node(node, {"metadata": {"labels": restore}})
+        if allocatable:
+            core.patch_node_status(node, {"status": {
+                "capacity": {k: old_capacity.get(k) for k in allocatable},
+                "allocatable": {k: old_allocatable.get(k) for k in allocatable}}})
