@@ -26,8 +26,6 @@ main() {
 
   log() { printf '[build %s] %s\n' "$component" "$*" >&2; }
 
-  command -v go >/dev/null || { log "go is not installed: install Go 1.26+ (https://go.dev/doc/install) or put it on PATH"; exit 2; }
-
   case "$component" in
     kubernetes) version=${2:-$KUBERNETES_VERSION} ;;
     etcd)       version=${2:-$ETCD_VERSION} ;;
@@ -44,9 +42,20 @@ main() {
     echo "$out"
     exit 0
   fi
+  command -v go >/dev/null || { log "go is not installed: install Go 1.26+ (https://go.dev/doc/install) or put it on PATH"; exit 2; }
+  mkdir -p "$cache/bin"
+  # One build of a component version at a time: a second caller waits, then finds it cached.
+  exec 9>"$cache/bin/.lock-$component-$version"
+  flock 9
+  if [[ -f "$out/.complete" ]]; then
+    log "cached (built meanwhile): $out"
+    echo "$out"
+    exit 0
+  fi
   mkdir -p "$out"
   work=$(mktemp -d "$cache/work-$component-XXXXXX")
-  trap 'rm -rf "$work"' EXIT
+  # A failed build leaves neither its work dir nor a half-filled output dir behind.
+  trap 'rm -rf "$work"; [[ -f "$out/.complete" ]] || rm -rf "$out"' EXIT
   cd "$work"
   start=$(date +%s)
 
