@@ -22,9 +22,11 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
+
+from harness.simlab.serving import serve
 
 JSON = Mapping[str, Any]
 
@@ -540,11 +542,6 @@ def make_handler(exporter: Exporter, max_age: float) -> type[BaseHTTPRequestHand
     return Handler
 
 
-def _split_listen(listen: str) -> tuple[str, int]:
-    host, _, port = listen.rpartition(":")
-    return host or "127.0.0.1", int(port)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     src = ap.add_mutually_exclusive_group(required=True)
@@ -566,23 +563,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exporter.metrics() or "", end="")
         return 0 if exporter.metrics() is not None else 1
 
-    stop = threading.Event()
-
-    def loop() -> None:
-        while not stop.wait(args.interval):
-            exporter.refresh()
-
-    threading.Thread(target=loop, name="refresh", daemon=True).start()
-    server = ThreadingHTTPServer(_split_listen(args.listen), make_handler(exporter, max(10.0, 5 * args.interval)))
     log.info("serving simulated DCGM metrics on http://%s/metrics", args.listen)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stop.set()
-        server.server_close()
-    return 0
+    handler = make_handler(exporter, max(10.0, 5 * args.interval))
+    return serve(args.listen, handler, refresh=exporter.refresh, interval=args.interval)
 
 
 if __name__ == "__main__":

@@ -22,8 +22,10 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
+
+from harness.simlab.serving import serve
 
 JSON = Mapping[str, Any]
 TargetGroup = dict[str, Any]
@@ -260,24 +262,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     networks = [ipaddress.ip_network(c) for c in (args.allow_cidr or DEFAULT_ALLOW)]
     discovery = Discovery(KubeSource(args.kubeconfig), networks)
     discovery.refresh()
-    stop = threading.Event()
-
-    def loop() -> None:
-        while not stop.wait(args.interval):
-            discovery.refresh()
-
-    threading.Thread(target=loop, name="refresh", daemon=True).start()
-    host, _, port = args.listen.rpartition(":")
-    server = ThreadingHTTPServer((host or "127.0.0.1", int(port)), make_handler(discovery, max(15.0, 5 * args.interval)))
     log.info("serving HTTP SD on http://%s/targets/{endpointslices,pods}", args.listen)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stop.set()
-        server.server_close()
-    return 0
+    handler = make_handler(discovery, max(15.0, 5 * args.interval))
+    return serve(args.listen, handler, refresh=discovery.refresh, interval=args.interval)
 
 
 if __name__ == "__main__":

@@ -17,8 +17,10 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Sequence
+
+from harness.simlab.serving import serve
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 MAX_BODY = 1 << 20
@@ -191,11 +193,6 @@ def make_handler(stats: Stats, latency: float = 0.0) -> type[BaseHTTPRequestHand
     return Handler
 
 
-def _split_listen(listen: str) -> tuple[str, int]:
-    host, _, port = listen.rpartition(":")
-    return host or "0.0.0.0", int(port)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="OpenAI-style simulated model server")
     ap.add_argument("--listen", default="127.0.0.1:8001")
@@ -204,15 +201,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--latency-ms", type=float, default=0.0, help="added to each completion")
     args = ap.parse_args(argv)
     stats = Stats(backend=args.backend, model=args.model)
-    server = ThreadingHTTPServer(_split_listen(args.listen), make_handler(stats, args.latency_ms / 1000))
     print(f"model server {args.backend} ({args.model}) on http://{args.listen}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-    return 0
+    return serve(args.listen, make_handler(stats, args.latency_ms / 1000))
 
 
 if __name__ == "__main__":
