@@ -244,7 +244,12 @@ def test_up_twice_changes_nothing(lab: SimLab) -> None:
     proc = run_playbook("up.yml", *up_args())
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     counts = recap(proc.stdout)
-    changed = [line for line in proc.stdout.splitlines() if line.startswith("changed:")]
+    changed, task = [], ""
+    for line in proc.stdout.splitlines():
+        if line.startswith("TASK ["):
+            task = line
+        elif line.startswith("changed:"):
+            changed.append(f"{task} {line}")  # name the task, not just the host
     assert counts["changed"] == 0, f"second up changed {counts['changed']} task(s): {changed}"
     assert counts["failed"] == 0
 
