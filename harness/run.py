@@ -100,8 +100,9 @@ class Run:
         return path
 
     @classmethod
-    def load(cls, run_dir_or_file: Path) -> Run:
-        path = run_dir_or_file / RUN_FILE if run_dir_or_file.is_dir() else run_dir_or_file
+    def load(cls, run_dir_or_file: Path | str) -> Run:
+        given = Path(run_dir_or_file)
+        path = given / RUN_FILE if given.is_dir() else given
         return cls.from_dict(json.loads(path.read_text("utf-8")))
 
     def status_of(self, req_id: str) -> Status | None:
