@@ -18,7 +18,6 @@ import argparse
 import json
 import logging
 import re
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
-from harness.simlab.serving import serve
+from harness.simlab.serving import LastGood, send, serve
 
 JSON = Mapping[str, Any]
 
@@ -473,54 +472,33 @@ class KubeSource:
                             slices=self._resource("resourceslices"))
 
 
-class Exporter:
-    """Refreshes the snapshot from a source; the HTTP handler only reads the rendered text."""
+class Exporter(LastGood[ClusterState, tuple[str, Assignment]]):
+    """Refreshes the snapshot from a source; the HTTP handler only reads the rendered text.
+
+    The value kept is the rendered text with the GPU assignment it came from, so a held GPU
+    keeps its pod from one refresh to the next.
+    """
 
     def __init__(self, source: Source, dra_drivers: Sequence[str] = DEFAULT_DRA_DRIVERS,
                  default_util: float = DEFAULT_HELD_UTILIZATION, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(source.fetch, self._snapshot, clock)
         self.source = source
         self.dra_drivers = tuple(dra_drivers)
         self.default_util = default_util
-        self.clock = clock
-        self._lock = threading.Lock()
-        self._assignment: Assignment = {}
-        self._text: str | None = None
-        self._last_ok: float | None = None
-        self.last_error: str | None = None
 
-    def refresh(self) -> None:
-        try:
-            state = self.source.fetch()
-        except Exception as exc:  # keep serving the last good snapshot; /healthz reports staleness
-            self.last_error = f"{type(exc).__name__}: {exc}"
-            log.warning("refresh failed: %s", self.last_error)
-            return
-        samples, assignment = snapshot(state, self._assignment, self.dra_drivers, self.default_util)
-        text = render(samples)
-        with self._lock:
-            self._assignment = assignment
-            self._text = text
-            self._last_ok = self.clock()
-            self.last_error = None
+    def _snapshot(self, state: ClusterState, previous: tuple[str, Assignment] | None) -> tuple[str, Assignment]:
+        samples, assignment = snapshot(state, previous[1] if previous else {}, self.dra_drivers, self.default_util)
+        return render(samples), assignment
 
     def metrics(self) -> str | None:
-        with self._lock:
-            return self._text
-
-    def healthy(self, max_age: float) -> bool:
-        with self._lock:
-            return self._last_ok is not None and self.clock() - self._last_ok <= max_age
+        current = self.value()
+        return current[0] if current else None
 
 
 def make_handler(exporter: Exporter, max_age: float) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def _send(self, code: int, body: str, ctype: str = "text/plain; charset=utf-8") -> None:
-            data = body.encode()
-            self.send_response(code)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send(self, code, body, ctype)
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             path = self.path.split("?", 1)[0]

@@ -19,13 +19,12 @@ import ipaddress
 import json
 import logging
 import re
-import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
-from harness.simlab.serving import serve
+from harness.simlab.serving import LastGood, send, serve
 
 JSON = Mapping[str, Any]
 TargetGroup = dict[str, Any]
@@ -185,50 +184,29 @@ class KubeSource:
         )
 
 
-class Discovery:
+class Discovery(LastGood[Objects, dict[str, list[TargetGroup]]]):
     """Refreshes the target groups from a source; handlers read the last good copy."""
 
     def __init__(self, source: Source, networks: Sequence[Network], clock: Callable[[], float] = time.monotonic):
+        super().__init__(source.fetch, self._targets, clock)
         self.source = source
         self.networks = list(networks)
-        self.clock = clock
-        self._lock = threading.Lock()
-        self._groups: dict[str, list[TargetGroup]] | None = None
-        self._last_ok: float | None = None
-        self.last_error: str | None = None
 
-    def refresh(self) -> None:
-        try:
-            objs = self.source.fetch()
-        except Exception as exc:  # keep serving the last good answer; /healthz reports staleness
-            self.last_error = f"{type(exc).__name__}: {exc}"
-            log.warning("refresh failed: %s", self.last_error)
-            return
-        groups = {
+    def _targets(self, objs: Objects, _previous: dict[str, list[TargetGroup]] | None) -> dict[str, list[TargetGroup]]:
+        return {
             "endpointslices": endpointslice_targets(objs.services, objs.slices, objs.pods, self.networks),
             "pods": pod_targets(objs.pods, self.networks),
         }
-        with self._lock:
-            self._groups, self._last_ok, self.last_error = groups, self.clock(), None
 
     def groups(self, role: str) -> list[TargetGroup] | None:
-        with self._lock:
-            return None if self._groups is None else self._groups.get(role)
-
-    def healthy(self, max_age: float) -> bool:
-        with self._lock:
-            return self._last_ok is not None and self.clock() - self._last_ok <= max_age
+        current = self.value()
+        return None if current is None else current.get(role)
 
 
 def make_handler(discovery: Discovery, max_age: float) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def _send(self, code: int, body: str, ctype: str) -> None:
-            data = body.encode()
-            self.send_response(code)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+        def _send(self, code: int, body: str, ctype: str = "text/plain; charset=utf-8") -> None:
+            send(self, code, body, ctype)
 
         def do_GET(self) -> None:  # noqa: N802
             path = self.path.split("?", 1)[0]
