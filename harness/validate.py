@@ -36,6 +36,7 @@ from typing import Any, Literal
 import yaml
 
 from harness import catalog
+from harness.results import Status
 
 Level = Literal["error", "warning"]
 
@@ -54,7 +55,7 @@ METADATA_FIELDS: tuple[tuple[str, str, bool], ...] = (
     ("k8sConformanceUrl", "k8s_conformance_url", True),
 )
 
-STATUSES = ("Implemented", "Not Implemented", "Partially Implemented", "N/A")
+STATUSES = tuple(s.value for s in Status)  # the four values upstream accepts
 
 #: Requirement id -> the upstream Go test that proves it (checked from v1.37 on).
 AUTO_TESTED: dict[str, str] = {
