@@ -8,6 +8,7 @@ on stderr); 3 the harness itself could not finish (partial results kept).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -117,6 +118,11 @@ def cmd_requirements(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    return _verify(args)[0]
+
+
+def _verify(args: argparse.Namespace) -> tuple[int, Any]:
+    """``harness verify``; also hands back the VerifyResult (``harness run`` diffs and reports it)."""
     from harness.progress import Progress
     from harness.verify import SelectionError, select_checklists, select_requirements, verify
 
@@ -171,7 +177,24 @@ def cmd_verify(args: argparse.Namespace) -> int:
         _note(result.report_error)
     if mode == "quiet":
         print(f"{run.run_id} {run.state} exit={code} {result.run_dir}")
-    return code
+    _append_history(args, result, code)
+    return code, result
+
+
+def _history_path(args: argparse.Namespace) -> Path:
+    from harness.history import default_path
+
+    return Path(args.history) if args.history else default_path(_runs_dir(args))
+
+
+def _append_history(args: argparse.Namespace, result: Any, code: int) -> None:
+    from harness import history
+
+    path = _history_path(args)
+    try:
+        history.append(path, history.entry_for(result.run, result.run_dir, code))
+    except OSError as e:  # the run itself is saved; a missing history line must not change its verdict
+        _note(f"could not append to the history {path}: {e}")
 
 
 def _extra_vars(items: list[str]) -> dict[str, Any]:
@@ -225,7 +248,7 @@ def _playbook_verb(args: argparse.Namespace, playbook: str, what: str) -> int:
     run_id = new_run_id()
     run_dir = make_run_dir(_runs_dir(args), f"{run_id}-{what}").resolve()
     mode = _mode(args)
-    with Progress(mode, title=f"harness {what}: {lab.name}") as progress, _Cancel(_note) as cancel:
+    with Progress(mode, title=f"harness {what}: {lab.name}", task_lines=True) as progress, _Cancel(_note) as cancel:
         outcome = run_playbook(
             playbook, lab.path, run_dir, {"harness_run_id": run_id, "harness_run_dir": str(run_dir)},
             timeout=args.timeout, on_event=progress, cancel=cancel, ident=what, verbosity=args.verbose,
@@ -339,6 +362,121 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return EXIT_FAILED if d.regressed else EXIT_OK
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """up, verify (which writes the reports), [report --out], [diff --baseline], down unless --keep.
+
+    The exit code is the worst step's (0 < 1 < 2 < 3): a regression against the baseline makes a
+    passing night 1; a lab that would not come up or go down makes it 3.
+    """
+    from harness.verify import SelectionError, select_checklists, select_requirements
+
+    # Input errors first, before the lab is touched.
+    lab = _load_lab(args.inventory)
+    try:
+        select_requirements(select_checklists(args.checklist or []), _ids(args.only), _ids(args.skip))
+    except SelectionError as e:
+        raise UsageError(str(e)) from None
+    _extra_vars(args.extra_vars or [])
+    baseline = _baseline(args, lab.name)
+    steps: dict[str, int] = {}
+    run_dir: Path | None = None
+    if _step(steps, "up", lambda: cmd_up(args)) == EXIT_OK:
+        holder: list[Any] = []
+        _step(steps, "verify", lambda: _keep(holder, _verify(args)))
+        run_dir = holder[0].run_dir if holder else None
+        if run_dir is not None and args.out:
+            ns = argparse.Namespace(source=str(run_dir), out=args.out, verify_bundle=None, quiet=True)
+            if _step(steps, "report", lambda: cmd_report(ns)) == EXIT_OK and _mode(args) != "json":
+                print(f"report: {args.out}")
+        if run_dir is not None and baseline is not None:
+            ns = argparse.Namespace(run_a=str(baseline), run_b=str(run_dir), json=False,
+                                    time_regresses=args.time_regresses)  # fmt: skip
+            # stdout stays JSON lines under --json: the diff table goes to stderr there
+            with contextlib.redirect_stdout(sys.stderr if _mode(args) == "json" else sys.stdout):
+                _step(steps, "diff", lambda: cmd_diff(ns))
+    if not args.keep:
+        _step(steps, "down", lambda: cmd_down(args))
+    code = max(steps.values())
+    if _mode(args) == "json":
+        print(json.dumps({"type": "run", "steps": steps, "exit_code": code,
+                          "run_dir": str(run_dir) if run_dir else None}))  # fmt: skip
+    else:
+        print("run: " + ", ".join(f"{k} {v}" for k, v in steps.items()) + f" -> exit {code}")
+    return code
+
+
+def _step(steps: dict[str, int], name: str, fn: Callable[[], int]) -> int:
+    """Run one step of ``harness run``; an input error in it ends that step (2), not the run."""
+    try:
+        steps[name] = fn()
+    except UsageError as e:
+        _note(f"{name}: {' '.join(str(e).split())}")
+        steps[name] = EXIT_USAGE
+    return steps[name]
+
+
+def _keep(holder: list[Any], code_and_result: tuple[int, Any]) -> int:
+    holder.append(code_and_result[1])
+    return code_and_result[0]
+
+
+def _baseline(args: argparse.Namespace, lab_name: str) -> Path | None:
+    """--baseline RUN_DIR, or ``last``: this lab's newest run in the history (none on a first night)."""
+    if not args.baseline:
+        return None
+    if args.baseline != "last":
+        p = Path(args.baseline)
+        if not (p / "run.json").is_file():
+            raise UsageError(f"--baseline '{p}' is not a run directory (no run.json)")
+        return p
+    from harness import history
+
+    path = _history_path(args)
+    entries = history.load(path)[0] if path.is_file() else []
+    found = history.latest_run_dir(entries, lab_name)
+    if found is None:
+        _note(f"--baseline last: no earlier run of {lab_name} in {path}; nothing to compare with tonight")
+    return found
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from harness import history
+
+    path = _history_path(args)
+    if not path.is_file():
+        raise UsageError(f"no history at '{path}' (every `harness verify` appends to it; --history FILE reads another)")
+    entries, problems = history.load(path)
+    for line in problems:
+        _note(f"skipped {line}")
+    last = args.last if args.last is not None else (60 if args.html else 14)
+    nights = history.select(entries, lab=args.lab, last=last)
+    if not nights:
+        labs = sorted({e.lab for e in entries})
+        raise UsageError(f"{path} holds no run" + (f" of lab '{args.lab}' (labs: {', '.join(labs)})" if labs else ""))
+    if args.html:
+        from harness.report.history_html import render_history_html
+
+        out = Path(args.html)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(render_history_html(nights), "utf-8")
+        if not args.quiet:
+            print(out)
+        return EXIT_OK
+    if args.json:
+        for n in nights:
+            print(json.dumps(n.to_dict()))
+        return EXIT_OK
+    from rich.console import Console
+
+    from harness.report.history_table import history_table
+
+    console = Console()
+    if not console.is_terminal:  # a log or a pipe: as wide as the table needs, never wrapped
+        console = Console(width=max(80, 34 + 8 * len(nights) + 10))
+    console.print(history_table(nights))
+    return EXIT_OK
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from harness.simlab import status as simstatus
 
@@ -425,6 +563,19 @@ _EXAMPLES = {
                     "  harness requirements --checklist v1.33 --checklist v1.37 --json",
     "status": "examples:\n  harness status\n  harness status --json",
     "kubeconfig": "examples:\n  KUBECONFIG=$(harness kubeconfig) kubectl get nodes",
+    "run": (
+        "examples:\n  harness run                                  # up, verify, down\n"
+        "  harness run --baseline last --out out/       # nightly: diff against the previous night\n"
+        "  harness run --keep --only dra_support        # leave the lab up afterwards\n\n"
+        "exit: the worst step's code: 0 every MUST requirement Implemented (or N/A) and no regression,\n"
+        "      1 one is not, or a regression against --baseline, 2 usage/input error,\n"
+        "      3 the lab did not come up or go down, or the run could not finish"
+    ),
+    "history": (
+        "examples:\n  harness history                              # the last 14 nights in the terminal\n"
+        "  harness history --html nightly.html          # status grid and duration charts, one file\n"
+        "  harness history --history /srv/ci/history.jsonl --lab my-cluster --last 30"
+    ),
 }  # fmt: skip
 
 
@@ -457,18 +608,35 @@ def build_parser() -> argparse.ArgumentParser:
         return sp
 
     verb("up", cmd_up, "Bring the lab up (playbooks/up.yml); running it twice changes nothing.", [out, lab])
-    v = verb("verify", cmd_verify, "Verify the lab against the checklist(s): run each requirement's verify role, "
-             "write run.json and the reports into runs/<run-id>/.", [out, lab, sel])  # fmt: skip
-    v.add_argument("--requirement-timeout", type=int, default=600, metavar="SECONDS",
-                   help="seconds any one task of a verify role may take (default 600)")
-    v.add_argument("--roles-path", action="append", metavar="DIR",
-                   help="extra directory searched first for verify_<id> roles (role development, tests)")
-    v.add_argument("--no-project-roles", action="store_true",
-                   help="search only --roles-path, not the project's roles/ (tests of the harness itself)")
-    v.add_argument("--no-report", action="store_true", help="write run.json only, no reports")
-    v.add_argument("-e", "--extra-vars", action="append", metavar="KEY=VALUE",
-                   help="set a verify role variable, e.g. -e verify_ai_inference_requests=200 "
-                        "(VALUE is parsed as JSON when it can be; repeatable)")
+    vopt = _Parser(add_help=False)  # verify's own options, shared with `run`
+    vopt.add_argument("--requirement-timeout", type=int, default=600, metavar="SECONDS",
+                      help="seconds any one task of a verify role may take (default 600)")
+    vopt.add_argument("--roles-path", action="append", metavar="DIR",
+                      help="extra directory searched first for verify_<id> roles (role development, tests)")
+    vopt.add_argument("--no-project-roles", action="store_true",
+                      help="search only --roles-path, not the project's roles/ (tests of the harness itself)")
+    vopt.add_argument("--no-report", action="store_true", help="write run.json only, no reports")
+    vopt.add_argument("-e", "--extra-vars", action="append", metavar="KEY=VALUE",
+                      help="set a verify role variable, e.g. -e verify_ai_inference_requests=200 "
+                           "(VALUE is parsed as JSON when it can be; repeatable)")
+    vopt.add_argument("--history", metavar="FILE",
+                      help="append the run's line to this history (default <run-dir>/history.jsonl)")
+    verb("verify", cmd_verify, "Verify the lab against the checklist(s): run each requirement's verify role, "
+         "write run.json and the reports into runs/<run-id>/.", [out, lab, sel, vopt])  # fmt: skip
+    ru = verb("run", cmd_run, "The nightly run: up, verify, report and (unless --keep) down, with one exit code; "
+              "with --baseline, also diff against an earlier run.", [out, lab, sel, vopt])  # fmt: skip
+    ru.add_argument("--keep", action="store_true", help="leave the lab up afterwards (no down)")
+    ru.add_argument("--out", metavar="DIR", help="also write the reports here (like `harness report --from RUN --out DIR`)")
+    ru.add_argument("--baseline", metavar="RUN", help="an earlier run directory to diff against (exit 1 on a "
+                    "regression), or 'last': this lab's newest run in the history")  # fmt: skip
+    ru.add_argument("--time-regresses", action="store_true", help="count a much slower requirement as a regression")
+    h = verb("history", cmd_history, "The history of runs (one line per verify): a status table in the terminal, "
+             "or a self-contained HTML page with a status grid and duration charts.", [out])  # fmt: skip
+    h.add_argument("--history", metavar="FILE", help="the history file (default <run-dir>/history.jsonl)")
+    h.add_argument("--run-dir", help="directory that holds run directories (default ./runs)")
+    h.add_argument("--lab", help="the lab (inventory name) to show (default: that of the newest run)")
+    h.add_argument("--last", type=int, metavar="N", help="the last N nights (default 14; 60 with --html)")
+    h.add_argument("--html", metavar="FILE", help="write the HTML page to FILE instead of printing the table")
     r = verb("report", cmd_report, "Rebuild a run's outputs offline from run.json, render any PRODUCT.yaml "
              "to PRODUCT.md, or check a bundle's SHA256SUMS.", [out])  # fmt: skip
     r.add_argument("--from", dest="source", metavar="PATH", help="a run directory (runs/<id>) or a PRODUCT.yaml")

@@ -15,13 +15,22 @@ from rich.text import Text
 from harness.runner import ProgressEvent
 
 _STYLE = {"pass": "green", "fail": "red", "error": "magenta", "skip": "yellow"}
+_TASK_STYLE = {"ok": "green", "changed": "yellow", "skipped": "dim"}
 
 
 class Progress:
-    """Context manager taking ProgressEvents; ``mode`` is ``live``, ``quiet`` or ``json``."""
+    """Context manager taking ProgressEvents; ``mode`` is ``live``, ``quiet`` or ``json``.
 
-    def __init__(self, mode: str = "live", total: int = 0, title: str = "", stream: TextIO | None = None) -> None:
+    ``task_lines``: when the output is not a terminal (CI logs, ``| tee``), print one line per
+    finished task, so that a long ``up`` shows it is moving; a terminal gets the live view instead.
+    """
+
+    def __init__(
+        self, mode: str = "live", total: int = 0, title: str = "", stream: TextIO | None = None,
+        task_lines: bool = False,
+    ) -> None:  # fmt: skip
         self.mode = mode
+        self.task_lines = task_lines
         self.total = total
         self.title = title
         self.stream = stream or sys.stdout
@@ -58,6 +67,12 @@ class Progress:
             return
         if ev.kind == "play":
             self.play = ev.play
+            if self._lines():
+                self.console.print(Text(f"{ev.elapsed_s:7.1f}s  play: {ev.play}", style="bold"), soft_wrap=True)
+        elif ev.kind == "done":
+            # failed tasks get the "task failed" line below, with their message
+            if self._lines() and ev.status not in ("failed", "unreachable", "ignored"):
+                self.console.print(self._task_line(ev), soft_wrap=True)
         elif ev.kind == "task":
             self.task = ev.task
         elif ev.kind == "requirement":
@@ -67,9 +82,23 @@ class Progress:
         elif ev.kind == "result":
             self.console.print(self._result_line(ev))
         elif ev.kind == "failed" and self.live is None:
-            self.console.print(f"  [red]task failed[/red] {ev.task}: {ev.detail}", markup=True)
+            ignored = " (ignored)" if ev.status == "ignored" else ""
+            self.console.print(f"  [red]task failed[/red]{ignored} {ev.task}: {ev.detail}", markup=True, soft_wrap=True)
         if self.live is not None:
             self.live.update(self._render())
+
+    def _lines(self) -> bool:
+        return self.task_lines and self.live is None
+
+    def _task_line(self, ev: ProgressEvent) -> Text:
+        t = Text(f"{ev.elapsed_s:7.1f}s  ")
+        t.append(f"{ev.status:<8}", style=_TASK_STYLE.get(ev.status, ""))
+        t.append(f" {ev.task}")
+        if ev.host and ev.host != "localhost":
+            t.append(f" [{ev.host}]", style="dim")
+        if ev.duration_s is not None:
+            t.append(f" ({ev.duration_s:.1f}s)", style="dim")
+        return t
 
     def _result_line(self, ev: ProgressEvent) -> Text:
         t = Text(f"{ev.elapsed_s:7.1f}s  {ev.requirement:<32} ")

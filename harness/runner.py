@@ -76,7 +76,7 @@ def make_run_dir(base: Path, run_id: str) -> Path:
 class ProgressEvent:
     """What a progress display needs from one ansible event."""
 
-    kind: str  # play | task | requirement | result | failed | status
+    kind: str  # play | task | done | requirement | result | failed | status
     play: str = ""
     task: str = ""
     requirement: str = ""
@@ -84,6 +84,7 @@ class ProgressEvent:
     status: str = ""
     detail: str = ""
     elapsed_s: float = 0.0
+    duration_s: float | None = None  # of the task, on "done" events
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v not in ("", None)}
@@ -131,6 +132,9 @@ def merge(a: dict[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
 
 _LOCATE_TASK = re.compile(r"^Verify \| Locate the role of (\S+)$")  # names in playbooks/tasks/verify-requirement.yml
 _NO_ROLE_TASK = "Verify | Note that no role exists yet for "
+#: events that end a task on one host, and the status a "done" progress event reports for each
+_TASK_END = {"runner_on_ok": "ok", "runner_on_skipped": "skipped", "runner_on_failed": "failed",
+             "runner_on_unreachable": "unreachable"}  # fmt: skip
 
 
 class _EventTracker:
@@ -164,6 +168,8 @@ class _EventTracker:
         data = event.get("event_data") or {}
         counts = self.summary.counts
         counts[name] = counts.get(name, 0) + 1
+        if name in _TASK_END:
+            self._task_done(name, data)
         if name == "playbook_on_play_start":
             self.play = str(data.get("play", data.get("name", "")))
             self.summary.plays.append(self.play)
@@ -189,11 +195,23 @@ class _EventTracker:
             msg = str(res.get("msg", ""))[:300] if isinstance(res, dict) else ""
             task = str(data.get("task", ""))
             self.summary.failed_tasks.append(f"{task}: {msg}" if msg else task)
-            self._emit("failed", task=task, host=str(data.get("host", "")), detail=msg)
+            self._emit("failed", task=task, host=str(data.get("host", "")), detail=msg,
+                       status="ignored" if data.get("ignore_errors") else "failed")  # fmt: skip
         elif name == "playbook_on_stats":
             ad = data.get("artifact_data")
             self.final_data = dict(ad) if isinstance(ad, dict) else {}
         return True  # keep every event file: they are the run's raw record
+
+    def _task_done(self, name: str, data: dict[str, Any]) -> None:
+        res = data.get("res")
+        status = _TASK_END[name]
+        if status == "ok" and isinstance(res, dict) and res.get("changed"):
+            status = "changed"
+        elif status == "failed" and data.get("ignore_errors"):
+            status = "ignored"
+        duration = data.get("duration")
+        self._emit("done", task=str(data.get("task", "")), host=str(data.get("host", "")), status=status,
+                   duration_s=round(float(duration), 1) if isinstance(duration, (int, float)) else None)  # fmt: skip
 
 
 def _check_counts(rec: Any) -> str:

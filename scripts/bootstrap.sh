@@ -18,6 +18,8 @@ need_apt=()
 command -v prometheus >/dev/null || [[ -x /usr/bin/prometheus ]] || need_apt+=(prometheus)
 command -v ip >/dev/null || need_apt+=(iproute2)
 command -v openssl >/dev/null || need_apt+=(openssl)
+# Chromium: the test that opens `harness history --html` in a real headless browser.
+command -v chromium >/dev/null || need_apt+=(chromium)
 if ((${#need_apt[@]})); then
   say "apt: installing ${need_apt[*]}"
   if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi

@@ -9,7 +9,8 @@ import pytest
 from harness import catalog
 from harness.cli import EXIT_USAGE, build_parser, main
 
-VERBS = ["up", "verify", "report", "validate", "diff", "down", "doctor", "requirements", "status", "kubeconfig"]
+VERBS = ["up", "verify", "run", "history", "report", "validate", "diff", "down", "doctor", "requirements", "status",
+         "kubeconfig"]
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
