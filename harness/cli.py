@@ -566,7 +566,7 @@ _EXAMPLES = {
     "run": (
         "examples:\n  harness run                                  # up, verify, down\n"
         "  harness run --baseline last --out out/       # nightly: diff against the previous night\n"
-        "  harness run --keep --only dra_support        # leave the lab up afterwards\n\n"
+        "  harness run --keep --only gang_scheduling    # leave the lab up afterwards\n\n"
         "exit: the worst step's code: 0 every MUST requirement Implemented (or N/A) and no regression,\n"
         "      1 one is not, or a regression against --baseline, 2 usage/input error,\n"
         "      3 the lab did not come up or go down, or the run could not finish"
