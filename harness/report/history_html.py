@@ -23,6 +23,8 @@ h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 8p
 table { border-collapse: collapse; }
 th, td { border: 1px solid var(--line); padding: 3px 6px; text-align: center; white-space: nowrap; }
 tbody th, tfoot th, .versions th { text-align: left; font-weight: 600; }
+/* the requirement names stay in view while many nights scroll past */
+tr > th:first-child { position: sticky; left: 0; background: #fff; z-index: 1; }
 th.night { font-weight: 500; font-size: 12px; }
 th.night.partial { background: #ffebe9; }
 td.cell { color: #fff; font-weight: 700; min-width: 22px; }
