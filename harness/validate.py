@@ -1,35 +1,33 @@
-"""Validate a PRODUCT.yaml the way the CNCF submission repository's validator does, offline.
+"""Validate a PRODUCT.yaml as the CNCF submission repository's validator does, offline.
 
-The rules follow ``cncf/k8s-ai-conformance`` ``scripts/validate.go`` (after its hybrid
-verification change): metadata fields, the k8s-conformance link, every checklist requirement
-present, status against level, N/A notes, local evidence files, and the test artifacts
-(``junit.xml``, ``results.json``, ``e2e.log``) parsed the same way. Where we differ, it is to
-say more, never less:
+The rule: an error exactly where ``cncf/k8s-ai-conformance`` ``scripts/validate.go`` (with its
+v1.37 test-artifact checks) fails a file, and a warning where it passes a file but a reviewer
+would care. docs/validate.md maps each upstream failure to the finding that reports it here.
 
-- the checklist comes from ``kubernetesVersion`` (upstream takes it from the ``vX.Y/``
-  directory; a mismatch between the two is a warning);
-- a YAML number or boolean in the metadata (``platformVersion: 1.0``), or ``evidence`` written
-  as a single string, is a warning: upstream rejects both, but the meaning is clear;
-- an edited ``level``/``description`` is an error (the submission instructions forbid it; the
-  upstream script does not look); an id no checklist of that version has is a warning;
-- an Implemented requirement with no evidence at all is a warning.
+What upstream does and this module therefore does too:
 
-Not checked: CNCF membership of ``vendorName`` (needs the CNCF landscape, which is online data).
-URLs are only fetched with ``online=True``.
+- the checklist is chosen by the ``vX.Y/`` directory the file sits in, and each requirement's
+  level is read from the checklist, never from the file: an edited ``description`` or a
+  relabelled ``level`` is a warning naming the field, and the checklist's level decides;
+- the file is decoded into typed fields (:mod:`harness.validate_decode`): a wrong shape where a
+  field is decoded, a YAML number or boolean in the metadata, or ``evidence`` given as one
+  string fails it;
+- test artifacts are parsed as upstream parses them (:mod:`harness.validate_artifacts`).
+
+Two deliberate differences, both listed in docs/validate.md: a file outside a ``vX.Y/``
+directory (which upstream refuses) is checked against its ``kubernetesVersion`` with a warning,
+and the online checks (URLs, CNCF membership of ``vendorName``) run only with ``online=True``.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import urllib.error
 import urllib.request
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,6 +35,42 @@ import yaml
 
 from harness import catalog
 from harness.results import Status
+from harness.validate_artifacts import (
+    ARTIFACT_KINDS,
+    ArtifactError,
+    ArtifactReport,
+    EvidenceError,
+    EvidenceRef,
+    Outcome,
+    artifact_kind,
+    parse_artifact,
+    parse_e2e_log,
+    parse_go_test_json,
+    parse_junit,
+    resolve_evidence,
+)
+from harness.validate_decode import Entry, YamlScalar, decode_product
+
+__all__ = [
+    "ARTIFACT_KINDS",
+    "ArtifactError",
+    "ArtifactReport",
+    "EvidenceError",
+    "EvidenceRef",
+    "Finding",
+    "Outcome",
+    "YamlScalar",
+    "artifact_kind",
+    "check_url",
+    "exit_code",
+    "iter_lines",
+    "parse_artifact",
+    "parse_e2e_log",
+    "parse_go_test_json",
+    "parse_junit",
+    "resolve_evidence",
+    "validate_file",
+]
 
 Level = Literal["error", "warning"]
 
@@ -72,13 +106,12 @@ HYBRID_MIN_MINOR = 37
 K8S_CONFORMANCE_URL = re.compile(
     r"^https://github\.com/cncf/k8s-conformance/tree/(master|main)/v\d+\.\d+/[^/]+/?$"
 )
-_PRODUCT_DIR_PREFIX = re.compile(r"^v\d+\.\d+/[^/]+/")
-_PATH_VERSION = re.compile(r"(?:^|/)(v\d+\.\d+)/")
-# Go's RE2 \s is ASCII [\t\n\f\r ]; keep the same classes so the same lines match.
-_E2E_RESULT = re.compile(r"^[\t\n\f\r ]*--- (PASS|FAIL|SKIP): ([^\t\n\f\r ]+)")
+_VERSION_DIR = re.compile(r"^v\d+\.\d+$")
 
 URL_TIMEOUT_S = 10.0
 USER_AGENT = "harness-validate/1.0 (Kubernetes AI Conformance lab harness)"
+LANDSCAPE_URL = "https://raw.githubusercontent.com/cncf/landscape/master/landscape.yml"
+LANDSCAPE_TIMEOUT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -96,243 +129,11 @@ def exit_code(findings: Iterable[Finding]) -> int:
     return 1 if any(f.level == "error" for f in findings) else 0
 
 
-# --- YAML loading -------------------------------------------------------------------------
-
-
-class YamlScalar(str):
-    """A plain scalar YAML would type (number, bool, date), kept as written (``1.10`` stays
-    ``1.10``), so the validator can tell ``1.0`` from ``"1.0"``."""
-
-    tag: str = ""
-
-
-class _Loader(yaml.SafeLoader):
-    pass
-
-
-def _literal(loader: yaml.SafeLoader, node: yaml.Node) -> YamlScalar:
-    assert isinstance(node, yaml.ScalarNode)
-    s = YamlScalar(node.value)
-    s.tag = node.tag.rsplit(":", 1)[-1]
-    return s
-
-
-def _mapping(loader: yaml.SafeLoader, node: yaml.Node) -> dict[Any, Any]:
-    # Go's yaml.v3 (upstream) refuses duplicate keys; PyYAML would silently keep the last.
-    assert isinstance(node, yaml.MappingNode)
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key '{key}'", key_node.start_mark
-            )
-        seen.add(key)
-    loader.flatten_mapping(node)
-    return dict(loader.construct_pairs(node, deep=True))
-
-
-for _tag in ("int", "float", "bool", "timestamp"):
-    _Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _literal)
-_Loader.add_constructor("tag:yaml.org,2002:map", _mapping)
-
-
-def _load_yaml(text: str) -> Any:
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
-
-
-def _yaml_error(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc)
-    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-    return f"malformed YAML{where}: {problem}"
-
-
-# --- test artifacts -----------------------------------------------------------------------
-
-
-class Outcome(Enum):
-    UNKNOWN = "not found"
-    PASS = "passed"
-    FAIL = "failed"
-    SKIP = "skipped"
-
-
-class ArtifactError(ValueError):
-    """A test artifact that cannot be read as its kind."""
-
-
-@dataclass
-class ArtifactReport:
-    """The tests one junit.xml / results.json / e2e.log records."""
-
-    tests: dict[str, Outcome] = field(default_factory=dict)
-    failures: list[str] = field(default_factory=list)
-
-    def record(self, name: str, outcome: Outcome) -> None:
-        # A fail is never downgraded; a later pass/skip replaces an earlier one.
-        if self.tests.get(name) is Outcome.FAIL:
-            return
-        self.tests[name] = outcome
-        if outcome is Outcome.FAIL:
-            self.failures.append(name)
-
-    def outcome_for(self, name: str) -> Outcome:
-        """Exact match, else the subtests ``name/...``: any fail, all skipped, or pass."""
-        if name in self.tests:
-            return self.tests[name]
-        subs = [o for n, o in self.tests.items() if n.startswith(name + "/")]
-        if not subs:
-            return Outcome.UNKNOWN
-        if Outcome.FAIL in subs:
-            return Outcome.FAIL
-        if all(o is Outcome.SKIP for o in subs):
-            return Outcome.SKIP
-        return Outcome.PASS
-
-
-ARTIFACT_KINDS = ("junit.xml", "results.json", "e2e.log")
-
-
-def artifact_kind(path: str | Path) -> str | None:
-    """The canonical artifact name (case-insensitive base name), or None for other files."""
-    base = os.path.basename(str(path)).lower()
-    return base if base in ARTIFACT_KINDS else None
-
-
-def parse_artifact(path: Path, kind: str) -> ArtifactReport:
-    data = path.read_bytes()
-    if kind == "junit.xml":
-        return parse_junit(data)
-    text = data.decode("utf-8", errors="replace")
-    if kind == "results.json":
-        return parse_go_test_json(text)
-    return parse_e2e_log(text)
-
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
-def parse_junit(data: bytes) -> ArtifactReport:
-    """``<testsuites>`` or a bare ``<testsuite>`` root; nested suites walked."""
-    try:
-        root = ET.fromstring(data)
-    except ET.ParseError as exc:
-        raise ArtifactError(f"parsing JUnit XML: {exc}") from exc
-    report = ArtifactReport()
-
-    def walk(node: ET.Element) -> None:
-        for child in node:
-            name = _local(child.tag)
-            if name == "testcase":
-                kids = {_local(k.tag) for k in child}
-                if "failure" in kids or "error" in kids:
-                    outcome = Outcome.FAIL
-                elif "skipped" in kids:
-                    outcome = Outcome.SKIP
-                else:
-                    outcome = Outcome.PASS
-                report.record(child.get("name", ""), outcome)
-        for child in node:
-            if _local(child.tag) == "testsuite":
-                walk(child)
-
-    walk(root)
-    if not report.tests:
-        raise ArtifactError("parsing JUnit XML: no <testcase> elements found")
-    return report
-
-
-def _field(event: dict[str, Any], name: str) -> str:
-    # encoding/json matches struct fields case-insensitively; do the same.
-    for k, v in event.items():
-        if k.lower() == name.lower():
-            if v is None:
-                return ""
-            if not isinstance(v, str):
-                raise ArtifactError(f"field {k} is not a string")
-            return v
-    return ""
-
-
-def parse_go_test_json(text: str) -> ArtifactReport:
-    """``go test -json`` events: Action pass/fail/skip of Test (or of the Package)."""
-    report = ArtifactReport()
-    package_failures: list[str] = []
-    actions = {"pass": Outcome.PASS, "fail": Outcome.FAIL, "skip": Outcome.SKIP}
-    for n, raw in enumerate(text.split("\n"), 1):
-        line = raw.strip()
-        if not line:
-            continue
-        try:
-            event = json.loads(line)
-            if not isinstance(event, dict):
-                raise ArtifactError("not a JSON object")
-            action, test, package = (_field(event, k) for k in ("Action", "Test", "Package"))
-        except (ValueError, ArtifactError) as exc:
-            raise ArtifactError(f"parsing go test JSON at line {n}: {exc}") from exc
-        outcome = actions.get(action)
-        if outcome is None:
-            continue
-        if not test:
-            if outcome is Outcome.FAIL:
-                package_failures.append(package)
-            continue
-        report.record(test, outcome)
-    # A package failing with no failing test is a build failure or a panic: say so.
-    if not report.failures:
-        report.failures.extend(f"package {p}" for p in package_failures)
-    if not report.tests and not report.failures:
-        raise ArtifactError("parsing go test JSON: no test events found")
-    return report
-
-
-def parse_e2e_log(text: str) -> ArtifactReport:
-    """``go test -v`` output: ``--- PASS|FAIL|SKIP: Name`` lines, indented subtests included."""
-    report = ArtifactReport()
-    outcomes = {"PASS": Outcome.PASS, "FAIL": Outcome.FAIL, "SKIP": Outcome.SKIP}
-    for line in text.split("\n"):
-        m = _E2E_RESULT.match(line.rstrip("\r"))
-        if m:
-            report.record(m.group(2), outcomes[m.group(1)])
-    if not report.tests:
-        raise ArtifactError("parsing e2e log: no '--- PASS/FAIL/SKIP:' result lines found")
-    return report
-
-
-# --- evidence links -----------------------------------------------------------------------
-
-
-class EvidenceError(ValueError):
-    """A local evidence link that does not resolve inside the product directory."""
-
-
-@dataclass(frozen=True)
-class EvidenceRef:
-    path: Path
-    fragment: str
-
-
-def resolve_evidence(product_dir: Path, link: str) -> EvidenceRef:
-    """A bare relative path or ``file://`` link, resolved inside ``product_dir``."""
-    raw = link.strip().removeprefix("file://")
-    raw, _, fragment = raw.partition("#")
-    raw = raw.strip().removeprefix("/")
-    if not raw:
-        raise EvidenceError("empty file path")
-    own = f"{product_dir.parent.name}/{product_dir.name}/"
-    if raw.startswith(own):
-        raw = raw[len(own) :]
-    elif _PRODUCT_DIR_PREFIX.match(raw):
-        raise EvidenceError(
-            "points into another product's directory; evidence must live beside PRODUCT.yaml"
-        )
-    full = os.path.normpath(os.path.join(product_dir, raw))
-    rel = os.path.relpath(full, product_dir)
-    if rel in (".", "..") or rel.startswith(".." + os.sep):
-        raise EvidenceError("escapes the PRODUCT.yaml directory")
-    return EvidenceRef(Path(full), fragment)
+def iter_lines(findings: Iterable[Finding]) -> Iterator[str]:
+    """One line per finding, errors first, for the CLI."""
+    ordered = sorted(findings, key=lambda f: 0 if f.level == "error" else 1)
+    for f in ordered:
+        yield str(f)
 
 
 # --- online checks ------------------------------------------------------------------------
@@ -357,6 +158,29 @@ def check_url(url: str, timeout: float = URL_TIMEOUT_S) -> str | None:
     return problem
 
 
+def cncf_members(text: str) -> set[str]:
+    """Member names in the CNCF landscape.yml, without their "(member)"/"(supporter)" suffix."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    doc = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+    for category in (doc or {}).get("landscape") or []:
+        if isinstance(category, dict) and category.get("name") == "CNCF Members":
+            names = {
+                str(item.get("name", "")).removesuffix(" (member)").removesuffix(" (supporter)")
+                for sub in category.get("subcategories") or []
+                for item in (sub or {}).get("items") or []
+                if isinstance(item, dict)
+            }
+            return {n.strip() for n in names if n.strip()}
+    raise ValueError("no 'CNCF Members' category in the landscape")
+
+
+def fetch_cncf_members() -> set[str]:
+    """The CNCF member names, from the landscape upstream reads. Raises OSError or ValueError."""
+    req = urllib.request.Request(LANDSCAPE_URL, headers={"User-Agent": USER_AGENT})
+    with urllib.request.urlopen(req, timeout=LANDSCAPE_TIMEOUT_S) as resp:  # noqa: S310
+        return cncf_members(resp.read().decode("utf-8"))
+
+
 # --- the validator ------------------------------------------------------------------------
 
 
@@ -366,6 +190,10 @@ class _Context:
     findings: list[Finding] = field(default_factory=list)
     urls: list[tuple[str, str, str]] = field(default_factory=list)  # subject, url, what
     artifacts: dict[Path, ArtifactReport | None] = field(default_factory=dict)
+
+    @property
+    def product_dir(self) -> Path:
+        return Path(os.path.abspath(self.path)).parent
 
     def error(self, subject: str, message: str) -> None:
         self.findings.append(Finding("error", subject, message))
@@ -382,174 +210,175 @@ def validate_file(path: Path, online: bool = False) -> list[Finding]:
     except (OSError, UnicodeDecodeError) as exc:
         return [Finding("error", "file", f"cannot read {path}: {exc}")]
     try:
-        doc = _load_yaml(text)
+        doc = decode_product(text)
     except yaml.YAMLError as exc:
         return [Finding("error", "file", _yaml_error(exc))]
-    if not isinstance(doc, dict):
-        return [
-            Finding(
-                "error",
-                "file",
-                "not a PRODUCT.yaml: the top level must be a mapping with metadata and spec",
-            )
-        ]
+    for subject, message in doc.problems:
+        ctx.error(subject, message)
+    if "file" in doc.broken:
+        return ctx.findings  # not a mapping at the top: nothing else to read
 
-    metadata = doc.get("metadata")
     version = None
-    if not isinstance(metadata, dict):
-        ctx.error(
-            "metadata",
-            "missing 'metadata' section" if metadata is None else "'metadata' must be a mapping",
-        )
-    else:
-        _check_metadata(ctx, metadata)
-        version = _checklist_version(ctx, metadata)
+    if doc.metadata is not None:
+        _check_metadata(ctx, doc.metadata)
+    elif "metadata" not in doc.broken:
+        ctx.error("metadata", "missing 'metadata' section")
+    version = _checklist_version(ctx, doc.metadata or {})
 
-    spec = doc.get("spec")
-    if not isinstance(spec, dict):
-        ctx.error(
-            "spec",
-            "missing 'spec' section" if spec is None else "'spec' must be a mapping of categories",
-        )
-    elif version is not None:
-        _check_spec(ctx, spec, catalog.load(version))
+    if doc.spec is not None:
+        if version is not None:
+            _check_spec(ctx, doc.spec, doc.broken, catalog.load(version))
+    elif "spec" not in doc.broken:
+        ctx.error("spec", "missing 'spec' section")
 
-    if online and ctx.urls:
-        _check_urls(ctx)
+    if online:
+        _check_online(ctx, doc.metadata)
     return ctx.findings
 
 
-def _meta_value(metadata: dict[Any, Any], camel: str, snake: str) -> tuple[bool, Any]:
-    for key in (camel, snake):
-        if key in metadata and metadata[key] is not None:
-            return True, metadata[key]
-    return False, None
+def _yaml_error(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"malformed YAML{where}: {problem}"
 
 
-def _check_metadata(ctx: _Context, metadata: dict[Any, Any]) -> None:
+def _meta_value(metadata: dict[str, Any], camel: str, snake: str) -> Any:
+    # The camelCase key, when present (even null), is the one read; else the snake_case one.
+    return metadata[camel] if camel in metadata else metadata.get(snake)
+
+
+def _check_metadata(ctx: _Context, metadata: dict[str, Any]) -> None:
     for camel, snake, required in METADATA_FIELDS:
-        present, value = _meta_value(metadata, camel, snake)
-        if not present:
+        value = _meta_value(metadata, camel, snake)
+        if value is None:
             if required:
                 ctx.error(camel, f"missing metadata field ({camel} or {snake})")
-            continue
-        if isinstance(value, YamlScalar):
-            ctx.warning(
-                camel,
-                f"'{value}' is a YAML {value.tag}, not a string; "
-                "the CNCF validator rejects it, quote it",
-            )
+        elif isinstance(value, YamlScalar):
+            ctx.error(camel, f"'{value}' is a YAML {value.tag}, not a string; quote it")
         elif not isinstance(value, str):
-            ctx.error(camel, "must be a string")
-            continue
-        text = str(value).strip()
-        if not text:
-            if required:
-                ctx.error(camel, "is empty")
-        elif text.startswith("[") and text.endswith("]"):
-            ctx.error(camel, f"placeholder value {text}")
-        elif camel == "k8sConformanceUrl":
-            if not K8S_CONFORMANCE_URL.match(text):
-                ctx.error(
-                    camel,
-                    f"'{text}' is not of the form "
-                    "https://github.com/cncf/k8s-conformance/tree/main/vX.Y/<product>",
-                )
-            else:
-                ctx.urls.append((camel, text, "k8sConformanceUrl"))
-        elif text.startswith("http"):
-            ctx.urls.append((camel, text, "metadata URL"))
+            kind = "a list" if isinstance(value, list) else "a mapping"
+            ctx.error(camel, f"is {kind}; it must be a string")
+        else:
+            _check_meta_text(ctx, camel, value, required)
 
 
-def _checklist_version(ctx: _Context, metadata: dict[Any, Any]) -> str | None:
-    """The checklist to validate against: from kubernetesVersion, else the vX.Y/ directory."""
-    m = _PATH_VERSION.search(ctx.path.resolve().as_posix())
-    dir_version = m.group(1) if m else None
-    present, value = _meta_value(metadata, "kubernetesVersion", "kubernetes_version")
-    text = str(value).strip() if present else ""
-    if not text or (text.startswith("[") and text.endswith("]")):
-        if dir_version in catalog.versions():
-            return dir_version
-        ctx.error(
-            "kubernetesVersion",
-            "cannot choose a checklist: no kubernetesVersion and no vX.Y/ directory",
-        )
-        return None
+def _check_meta_text(ctx: _Context, camel: str, text: str, required: bool) -> None:
+    # Upstream tests the value as written: "" is empty, "[...]" a placeholder; no trimming.
+    if text == "":
+        if required:
+            ctx.error(camel, "is empty")
+        return
+    if text.startswith("[") and text.endswith("]"):
+        ctx.error(camel, f"placeholder value {text}")
+        return
+    stripped = text.strip()
+    if not stripped:
+        ctx.warning(camel, "is only whitespace (the CNCF validator accepts it; a reviewer will not)")
+    elif stripped.startswith("[") and stripped.endswith("]"):
+        ctx.warning(camel, f"looks like the placeholder {stripped}")
+    if camel == "k8sConformanceUrl":
+        if not K8S_CONFORMANCE_URL.match(text):
+            ctx.error(
+                camel,
+                f"'{text}' is not of the form "
+                "https://github.com/cncf/k8s-conformance/tree/main/vX.Y/<product>",
+            )
+        else:
+            ctx.urls.append((camel, text, "k8sConformanceUrl"))
+    elif text.startswith("http"):
+        ctx.urls.append((camel, text, "metadata URL"))
+
+
+def _directory_version(path: Path) -> str | None:
+    """The ``vX.Y`` directory the file sits in (the nearest one), as upstream reads its path."""
+    for part in reversed(Path(os.path.abspath(path)).parent.parts):
+        if _VERSION_DIR.match(part):
+            return part
+    return None
+
+
+def _checklist_version(ctx: _Context, metadata: dict[str, Any]) -> str | None:
+    """The checklist: the ``vX.Y/`` directory's (upstream), else kubernetesVersion's."""
     known = ", ".join(catalog.versions())
-    try:
-        version = catalog.normalize_version(text)
-    except catalog.UnknownChecklistError:
-        ctx.error("kubernetesVersion", f"'{text}' names no checklist version (known: {known})")
-        return None
-    if version not in catalog.versions():
-        ctx.error("kubernetesVersion", f"no checklist for {version} (known: {known})")
-        return None
-    if dir_version and dir_version != version and dir_version in catalog.versions():
+    declared_text = _meta_value(metadata, "kubernetesVersion", "kubernetes_version")
+    text = declared_text.strip() if isinstance(declared_text, str) else ""
+    declared = None
+    if text and not (text.startswith("[") and text.endswith("]")):
+        try:
+            declared = catalog.normalize_version(text)
+        except catalog.UnknownChecklistError:
+            declared = None
+    dir_version = _directory_version(ctx.path)
+    if dir_version is not None:
+        if dir_version not in catalog.versions():
+            ctx.error("file", f"is under {dir_version}/, a version with no checklist (known: {known})")
+            return None
+        if text and declared is None:
+            ctx.warning(
+                "kubernetesVersion",
+                f"'{text}' names no checklist version; the file's {dir_version}/ directory decides",
+            )
+        elif declared is not None and declared != dir_version:
+            ctx.warning(
+                "kubernetesVersion",
+                f"declares {text} but the file is under {dir_version}/; the directory's checklist "
+                f"({dir_version}) decides, as in the CNCF repository",
+            )
+        return dir_version
+    if declared in catalog.versions():
         ctx.warning(
-            "kubernetesVersion",
-            f"file is under {dir_version}/ but declares {text}; the CNCF validator uses the "
-            f"directory's checklist, this one uses {version}",
+            "file",
+            f"not under a vX.Y/ directory, where the CNCF repository keeps it and takes the "
+            f"checklist from; checked against {declared}, from kubernetesVersion",
         )
-    return version
+        return declared
+    why = f"'{text}' names no checklist (known: {known})" if text else "no kubernetesVersion"
+    ctx.error("file", f"cannot choose a checklist: not under a vX.Y/ directory and {why}")
+    return None
 
 
-def _minor(version: str) -> int:
-    return int(version.split(".")[1])
-
-
-def _check_spec(ctx: _Context, spec: dict[Any, Any], checklist: catalog.Checklist) -> None:
-    hybrid = _minor(checklist.version) >= HYBRID_MIN_MINOR
+def _check_spec(
+    ctx: _Context, spec: dict[str, list[Entry]], broken: set[str], checklist: catalog.Checklist
+) -> None:
+    hybrid = int(checklist.version.split(".")[1]) >= HYBRID_MIN_MINOR
     expected = checklist.by_category()
-    # Where each id sits in the file, to say "found under X" for misplaced ones.
-    located: dict[str, str] = {}
-    entries: dict[str, dict[str, dict[Any, Any]]] = {}
-    broken: set[str] = set()  # categories already reported as unreadable
-    for category, items in spec.items():
-        cat = str(category)
+    located: dict[str, str] = {}  # where each id sits, to say "found under X" for a misplaced one
+    entries: dict[str, dict[str, Entry]] = {}
+    for cat, items in spec.items():
         entries[cat] = {}
-        if items is None:
-            continue
-        if not isinstance(items, list):
-            ctx.error(cat, "must be a list of requirements")
-            broken.add(cat)
-            continue
-        for item in items:
-            if not isinstance(item, dict) or item.get("id") in (None, ""):
-                ctx.error(
-                    cat, "an entry without an id (each entry needs id, status, evidence, notes)"
-                )
+        for e in items:
+            if not e.id:
+                what = "an empty entry" if e.blank else "an entry without an id"
+                ctx.warning(cat, f"{what} (number {e.position}); the CNCF validator skips it")
                 continue
-            rid = str(item["id"])
-            if rid in entries[cat]:
-                ctx.warning(
-                    rid, f"listed twice under '{cat}'; the CNCF validator uses the last one"
-                )
-            entries[cat][rid] = item
-            located.setdefault(rid, cat)
+            if e.id in entries[cat]:
+                ctx.warning(e.id, f"listed twice under '{cat}'; the CNCF validator uses the last one")
+            entries[cat][e.id] = e
+            located.setdefault(e.id, cat)
 
     for cat, reqs in expected.items():
         if cat not in spec:
             ctx.error(cat, f"missing spec category (holds {', '.join(r.id for r in reqs)})")
             continue
         if cat in broken:
-            continue
+            continue  # already an error: its entries could not be read
         for req in reqs:
-            item = entries[cat].get(req.id)
-            if item is None:
+            entry = entries[cat].get(req.id)
+            if entry is None:
                 where = located.get(req.id)
                 hint = f" (found under '{where}')" if where else ""
                 ctx.error(req.id, f"missing requirement in category '{cat}'{hint}")
-                continue
-            _check_requirement(ctx, req, item, hybrid)
+            elif req.id not in broken:  # a field that could not be read is error enough
+                _check_requirement(ctx, req, entry, hybrid)
 
-    for cat, items_by_id in entries.items():
+    for cat, by_id in entries.items():
         if cat not in expected:
             ctx.warning(
-                cat,
-                f"not a category of checklist {checklist.version}; the CNCF validator ignores it",
+                cat, f"not a category of checklist {checklist.version}; the CNCF validator ignores it"
             )
             continue
-        for rid in items_by_id:
+        for rid in by_id:
             if checklist.get(rid) is None:
                 other = catalog.versions_with(rid)
                 why = f"it belongs to {', '.join(other)}" if other else "no checklist defines it"
@@ -559,63 +388,25 @@ def _check_spec(ctx: _Context, spec: dict[Any, Any], checklist: catalog.Checklis
                 )
 
 
-def _evidence_list(ctx: _Context, rid: str, value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        ctx.warning(rid, "evidence is a single string; the CNCF validator expects a list")
-        return [] if value.strip() in ("", "N/A") else [value]
-    if not isinstance(value, list):
-        ctx.error(rid, "evidence must be a list of links")
-        return []
-    out: list[str] = []
-    for e in value:
-        if e is None:
-            out.append("")
-        elif isinstance(e, str):
-            out.append(e)
-        else:
-            ctx.error(rid, "evidence entries must be strings (a link or a relative path)")
-    return out
-
-
-def _text(ctx: _Context, rid: str, item: dict[Any, Any], key: str) -> str:
-    value = item.get(key)
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    ctx.error(rid, f"{key} must be a string")
-    return ""
-
-
-def _check_requirement(
-    ctx: _Context, req: catalog.Requirement, item: dict[Any, Any], hybrid: bool
-) -> None:
-    rid = req.id
-    level = _text(ctx, rid, item, "level").strip()
+def _check_as_written(ctx: _Context, req: catalog.Requirement, e: Entry) -> None:
+    """The copied id/description/level: warnings only, since upstream reads the checklist's."""
+    level = e.level.strip()
     if not level:
-        ctx.warning(rid, f"level is missing (checklist: {req.level})")
+        ctx.warning(req.id, f"level is missing (the checklist says {req.level})")
     elif level != req.level:
-        ctx.error(
-            rid,
-            f"level is '{level}' but the checklist says {req.level}; "
-            "id/description/level must not be edited",
+        ctx.warning(
+            req.id,
+            f"level is '{level}' but the checklist says {req.level}, and the checklist's level "
+            "decides; do not edit it",
         )
-    description = _text(ctx, rid, item, "description")
-    if not description.strip():
-        ctx.warning(rid, "description is missing (copy it from the checklist)")
-    elif " ".join(description.split()) != " ".join(req.description.split()):
-        ctx.error(
-            rid, "description differs from the checklist; id/description/level must not be edited"
-        )
+    if not e.description.strip():
+        ctx.warning(req.id, "description is missing (copy it from the checklist)")
+    elif " ".join(e.description.split()) != " ".join(req.description.split()):
+        ctx.warning(req.id, "description differs from the checklist's; do not edit it")
 
-    status = _text(ctx, rid, item, "status")
-    notes = _text(ctx, rid, item, "notes")
-    evidence = _evidence_list(ctx, rid, item.get("evidence"))
-    if req.level == "SHOULD" and status == "" and not evidence:
-        return  # a SHOULD left blank is allowed
 
+def _check_status(ctx: _Context, req: catalog.Requirement, status: str, notes: str) -> None:
+    rid = req.id
     if status not in STATUSES:
         ctx.error(rid, f"status '{status}' is not one of {', '.join(STATUSES)}")
     if req.level == "MUST" and status != "Implemented":
@@ -632,35 +423,43 @@ def _check_requirement(
     if status == "N/A" and not notes.strip():
         ctx.error(rid, "N/A needs notes saying why")
 
+
+def _check_requirement(ctx: _Context, req: catalog.Requirement, e: Entry, hybrid: bool) -> None:
+    rid = req.id
+    _check_as_written(ctx, req, e)
+    if req.level == "SHOULD" and e.status == "" and not e.evidence:
+        return  # a SHOULD left blank is allowed
+    _check_status(ctx, req, e.status, e.notes)
+
     has_artifact = False
-    for link in evidence:
+    for link in e.evidence:
         if link == "":
             continue
         if link.startswith(("http://", "https://")):
             ctx.urls.append((rid, link, "evidence URL"))
             continue
         try:
-            ref = resolve_evidence(ctx.path.resolve().parent, link)
+            ref = resolve_evidence(ctx.product_dir, link)
         except EvidenceError as exc:
             ctx.error(rid, f"evidence '{link}': {exc}")
             continue
         if not ref.path.exists():
-            rel = os.path.relpath(ref.path, ctx.path.resolve().parent)
+            rel = os.path.relpath(ref.path, ctx.product_dir)
             ctx.error(rid, f"evidence file '{link}' not found ({rel} beside PRODUCT.yaml)")
             continue
         kind = artifact_kind(ref.path)
         if kind is None:
             continue
         has_artifact = True
-        _check_artifact(ctx, rid, status, link, ref, kind)
+        _check_artifact(ctx, rid, e.status, link, ref, kind)
 
-    if hybrid and status == "Implemented" and rid in AUTO_TESTED and not has_artifact:
+    if hybrid and e.status == "Implemented" and rid in AUTO_TESTED and not has_artifact:
         ctx.warning(
             rid,
             f"covered by the upstream test {AUTO_TESTED[rid]}; link its junit.xml, results.json "
             "or e2e.log as evidence (recommended from v1.37)",
         )
-    if status == "Implemented" and not any(e.strip() for e in evidence):
+    if e.status == "Implemented" and not any(x.strip() for x in e.evidence):
         ctx.warning(rid, "Implemented but no evidence is linked")
 
 
@@ -697,19 +496,33 @@ def _check_artifact(
         ctx.error(rid, f"Implemented but test {test} was skipped in {name}")
 
 
-def _check_urls(ctx: _Context) -> None:
-    # Same URL, same answer: ask once, report per place it is used.
-    unique = list(dict.fromkeys(url for _, url, _ in ctx.urls))
-    with ThreadPoolExecutor(max_workers=min(8, len(unique))) as pool:
-        answers = dict(zip(unique, pool.map(check_url, unique)))
-    for subject, url, what in ctx.urls:
-        problem = answers[url]
-        if problem is not None:
-            ctx.error(subject, f"{what} {url} does not answer ({problem})")
+def _check_online(ctx: _Context, metadata: dict[str, Any] | None) -> None:
+    if ctx.urls:
+        # Same URL, same answer: ask once, report per place it is used.
+        unique = list(dict.fromkeys(url for _, url, _ in ctx.urls))
+        with ThreadPoolExecutor(max_workers=min(8, len(unique))) as pool:
+            answers = dict(zip(unique, pool.map(check_url, unique)))
+        for subject, url, what in ctx.urls:
+            problem = answers[url]
+            if problem is not None:
+                ctx.error(subject, f"{what} {url} does not answer ({problem})")
+    vendor = _vendor_name(metadata or {})
+    if not vendor:
+        return
+    try:
+        members = fetch_cncf_members()
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        ctx.error("vendorName", f"cannot check CNCF membership: the landscape did not load ({exc})")
+        return
+    if vendor not in members:
+        ctx.error(
+            "vendorName",
+            f"'{vendor}' is not a CNCF member as the landscape names it "
+            "(https://landscape.cncf.io/members); the name must match exactly",
+        )
 
 
-def iter_lines(findings: Iterable[Finding]) -> Iterator[str]:
-    """One line per finding, errors first, for the CLI."""
-    ordered = sorted(findings, key=lambda f: 0 if f.level == "error" else 1)
-    for f in ordered:
-        yield str(f)
+def _vendor_name(metadata: dict[str, Any]) -> str:
+    # Upstream takes vendorName when the key is there at all, else vendor_name; text only.
+    value = metadata["vendorName"] if "vendorName" in metadata else metadata.get("vendor_name")
+    return value.strip() if isinstance(value, str) and not isinstance(value, YamlScalar) else ""

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from harness import catalog, validate
+from harness import catalog, validate, validate_decode
 from harness.validate import Finding, exit_code, validate_file
 
 DATA = Path(__file__).parent / "data" / "validate"
@@ -97,7 +97,8 @@ def write(
     d = root / subdir
     d.mkdir(parents=True, exist_ok=True)
     if isinstance(doc, dict):
-        for items in (doc.get("spec") or {}).values():
+        spec = doc.get("spec")
+        for items in spec.values() if isinstance(spec, dict) else []:
             for it in items if isinstance(items, list) else []:
                 if isinstance(it, dict) and it.get("id"):
                     (d / "evidence" / str(it["id"])).mkdir(parents=True, exist_ok=True)
@@ -152,19 +153,22 @@ def test_every_checklist_version_has_a_clean_file(tmp_path: Path, version: str) 
     assert validate_file(write(tmp_path, doc, subdir=f"{version}/lab")) == []
 
 
-def test_ovhcloud_example_is_valid(tmp_path: Path) -> None:
+def test_ovhcloud_example_fails_only_on_its_unquoted_version(tmp_path: Path) -> None:
     d = tmp_path / "v1.34" / "ovhcloud"
     d.mkdir(parents=True)
     shutil.copy(DATA / "ovhcloud-mks-v1.34-PRODUCT.yaml", d / "PRODUCT.yaml")
     for name in ("dra.yaml", "schedulingOrchestration.md", "security.md", "operator.md"):
         (d / name).write_text("evidence\n")
     findings = validate_file(d / "PRODUCT.yaml")
-    assert errors(findings) == []
-    # platformVersion: 1.0 is a YAML float; upstream wants a string, so we say so.
+    # Published before upstream had a validator: platformVersion: 1.0 is a YAML float, which
+    # upstream's "is not a string" rule now fails.
     assert [str(f) for f in findings] == [
-        "warning: platformVersion: '1.0' is a YAML float, not a string; the CNCF validator rejects it, quote it"
+        "error: platformVersion: '1.0' is a YAML float, not a string; quote it"
     ]
-    assert exit_code(findings) == 0
+    assert exit_code(findings) == 1
+    text = (d / "PRODUCT.yaml").read_text()
+    (d / "PRODUCT.yaml").write_text(text.replace("platformVersion: 1.0", "platformVersion: '1.0'"))
+    assert validate_file(d / "PRODUCT.yaml") == []
 
 
 def test_ovhcloud_example_without_its_evidence_files(tmp_path: Path) -> None:
@@ -173,6 +177,7 @@ def test_ovhcloud_example_without_its_evidence_files(tmp_path: Path) -> None:
     shutil.copy(DATA / "ovhcloud-mks-v1.34-PRODUCT.yaml", d / "PRODUCT.yaml")
     findings = validate_file(d / "PRODUCT.yaml")
     assert errors(findings) == [
+        "platformVersion",
         "dra_support",
         "gang_scheduling",
         "pod_autoscaling",
@@ -247,15 +252,22 @@ BROKEN: dict[str, tuple[Mutation, str, str]] = {
         "k8sConformanceUrl",
         "is not of the form",
     ),
-    "unknown version": (
-        _set_meta("kubernetesVersion", "v1.32.1"),
-        "kubernetesVersion",
-        "known: v1.33, v1.34",
+    "platformVersion int": (
+        _set_meta("platformVersion", 2),
+        "platformVersion",
+        "'2' is a YAML int, not a string",
     ),
-    "not a version": (
-        _set_meta("kubernetesVersion", "latest"),
+    "kubernetesVersion float": (
+        _set_meta("kubernetesVersion", 1.37),
         "kubernetesVersion",
-        "names no checklist",
+        "'1.37' is a YAML float",
+    ),
+    "metadata bool": (_set_meta("vendorName", True), "vendorName", "is a YAML bool"),
+    "metadata mapping": (_set_meta("description", {"en": "x"}), "description", "is a mapping"),
+    "camelCase null hides snake_case": (
+        lambda d: (_set_meta("vendorName", None)(d), _set_meta("vendor_name", "Example")(d)),
+        "vendorName",
+        "missing metadata field",
     ),
     "missing requirement": (
         _drop_req("gang_scheduling"),
@@ -341,23 +353,63 @@ BROKEN: dict[str, tuple[Mutation, str, str]] = {
     "evidence not strings": (
         _set("pod_autoscaling", "evidence", [{"url": "x"}]),
         "pod_autoscaling",
-        "entries must be strings",
+        "evidence[0] is a mapping; pod_autoscaling.evidence[0] must be text",
     ),
-    "edited level": (_set("gpu_sharing", "level", "MUST"), "gpu_sharing", "must not be edited"),
-    "edited description": (
-        _set("ai_inference", "description", "Gateway API."),
-        "ai_inference",
-        "description differs",
+    "evidence single string": (
+        _set("robust_controller", "evidence", "evidence/robust_controller/output.md"),
+        "robust_controller",
+        "evidence is one string; robust_controller.evidence must be a list",
+    ),
+    "evidence single string N/A": (
+        lambda d: (_set("gpu_sharing", "evidence", "N/A")(d), _set("gpu_sharing", "status", "N/A")(d)),
+        "gpu_sharing",
+        "must be a list",
+    ),
+    "evidence a mapping": (
+        _set("robust_controller", "evidence", {"docs": "x"}),
+        "robust_controller",
+        "evidence is a mapping",
     ),
     "notes not a string": (
         _set("ai_inference", "notes", ["a", "b"]),
         "ai_inference",
-        "notes must be a string",
+        "notes is a list; ai_inference.notes must be text",
     ),
-    "entry without id": (
-        lambda d: d["spec"]["operator"].append({"status": "Implemented"}),
+    "description a list": (
+        _set("ai_inference", "description", ["a"]),
+        "ai_inference",
+        "description is a list",
+    ),
+    "level a mapping": (_set("gpu_sharing", "level", {"x": 1}), "gpu_sharing", "level is a mapping"),
+    "status a list": (
+        _set("gpu_sharing", "status", ["Implemented"]),
+        "gpu_sharing",
+        "status is a list",
+    ),
+    "entry is a string": (
+        lambda d: d["spec"]["operator"].append("robust_controller"),
         "operator",
-        "without an id",
+        "spec.operator entry 2 is the string 'robust_controller', not a requirement mapping",
+    ),
+    "entry is a list": (
+        lambda d: d["spec"]["operator"].append(["x"]),
+        "operator",
+        "entry 2 is a list",
+    ),
+    "id a list": (
+        lambda d: d["spec"]["operator"].append({"id": ["x"], "status": "N/A"}),
+        "operator",
+        "id is a list",
+    ),
+    "metadata not a mapping": (
+        lambda d: d.__setitem__("metadata", ["a"]),
+        "metadata",
+        "'metadata' is a list, not a mapping",
+    ),
+    "spec not a mapping": (
+        lambda d: d.__setitem__("spec", "all of it"),
+        "spec",
+        "'spec' is the string 'all of it', not a mapping of categories",
     ),
 }
 
@@ -439,14 +491,6 @@ ACCEPTED: dict[str, tuple[Mutation, list[str]]] = {
         ["robust_controller"],
     ),
     "evidence null": (_set("robust_controller", "evidence", None), ["robust_controller"]),
-    "evidence single string": (
-        _set("robust_controller", "evidence", "evidence/robust_controller/output.md"),
-        ["robust_controller"],
-    ),
-    "evidence single string N/A": (
-        _set("gpu_sharing", "evidence", "N/A"),
-        ["gpu_sharing", "gpu_sharing"],
-    ),
     "evidence url": (_set("robust_controller", "evidence", ["https://example.org/operator"]), []),
     "evidence ./ and fragment": (
         _set("robust_controller", "evidence", ["./evidence/robust_controller/output.md#step-2"]),
@@ -501,7 +545,33 @@ ACCEPTED: dict[str, tuple[Mutation, list[str]]] = {
         ["robust_controller"],
     ),
     "level missing": (lambda d: item(d, "ai_inference").pop("level"), ["ai_inference"]),
-    "platformVersion number": (_set_meta("platformVersion", 2), ["platformVersion"]),
+    # upstream reads levels from the checklist and never compares descriptions
+    "edited level": (_set("gpu_sharing", "level", "MUST"), ["gpu_sharing"]),
+    "edited description": (_set("ai_inference", "description", "Gateway API."), ["ai_inference"]),
+    "entry without id": (
+        lambda d: d["spec"]["operator"].append({"status": "Implemented"}),
+        ["operator"],
+    ),
+    "empty entry": (lambda d: d["spec"]["operator"].append(None), ["operator"]),
+    "kubernetesVersion of another minor": (
+        _set_meta("kubernetesVersion", "v1.32.1"),
+        ["kubernetesVersion"],
+    ),
+    "kubernetesVersion not a version": (_set_meta("kubernetesVersion", "latest"), ["kubernetesVersion"]),
+    "whitespace-only metadata": (_set_meta("description", "   "), ["description"]),
+    "placeholder inside spaces": (_set_meta("platformName", " [name] "), ["platformName"]),
+    "scalars in text fields": (
+        lambda d: (_set("gpu_sharing", "notes", 1.5)(d), _set("gpu_sharing", "id", "gpu_sharing")(d)),
+        [],
+    ),
+    "null evidence entry": (
+        _set("robust_controller", "evidence", [None, "evidence/robust_controller/output.md"]),
+        [],
+    ),
+    "category null": (
+        lambda d: (d["spec"].__setitem__("storage", None)),
+        ["storage"],
+    ),
 }
 
 
@@ -536,28 +606,62 @@ def test_misplaced_requirement_says_where_it_is(tmp: Path) -> None:
     assert "(found under 'accelerators')" in findings[0].message
 
 
-def test_version_comes_from_kubernetes_version(tmp: Path) -> None:
-    # A v1.35 file with a patch version validates against v1.35 (dra_support is there) ...
+def test_relabelled_levels_do_not_change_the_rules(tmp: Path) -> None:
+    doc = product()
+    # a MUST relabelled SHOULD and left blank: the checklist's MUST still applies
+    item(doc, "ai_inference").update(level="SHOULD", status="", evidence=[])
+    # a SHOULD relabelled MUST and not implemented: still only a SHOULD
+    item(doc, "gpu_sharing").update(level="MUST", status="Not Implemented")
+    findings = validate_file(write(tmp, doc))
+    assert [(f.level, f.subject) for f in findings] == [
+        ("warning", "gpu_sharing"),
+        ("warning", "ai_inference"),
+        ("error", "ai_inference"),
+        ("error", "ai_inference"),
+    ]
+    assert findings[0].message.startswith("level is 'MUST' but the checklist says SHOULD")
+    assert findings[1].message.startswith("level is 'SHOULD' but the checklist says MUST")
+    assert "MUST requirement is ''" in findings[3].message
+
+
+def test_version_directory_decides(tmp: Path) -> None:
+    # A v1.35 file under v1.37/ is checked against v1.37, as upstream does.
     doc = product("v1.35")
     doc["metadata"]["kubernetesVersion"] = "v1.35.3"
-    assert validate_file(write(tmp, doc, subdir="x/lab")) == []
-    # ... and the same file declared v1.37 misses v1.37's requirements.
-    doc["metadata"]["kubernetesVersion"] = "v1.37.0"
-    findings = validate_file(write(tmp, doc, subdir="y/lab"))
-    errs = [f.subject for f in findings if f.message.startswith("missing requirement")]
-    assert set(errs) == {
+    findings = validate_file(write(tmp, doc, subdir="v1.37/lab"))
+    assert "the directory's checklist (v1.37) decides" in findings[0].message
+    assert findings[0].subject == "kubernetesVersion" and findings[0].level == "warning"
+    missing = {f.subject for f in findings if f.message.startswith("missing requirement")}
+    assert missing == {
         "advanced_inference_ingress",
         "high_performance_networking",
         "disaggregated_inference",
         "workload_sandboxing",
     }
+    assert "dra_support" in warnings(findings)  # not in v1.37
 
 
 def test_version_directory_mismatch_is_a_warning(tmp: Path) -> None:
     findings = validate_file(write(tmp, product(), subdir="v1.36/lab"))
     assert errors(findings) == []
-    assert warnings(findings) == ["kubernetesVersion"]
-    assert "uses the directory's checklist" in findings[0].message
+    # v1.36 words accelerator_metrics differently; workload_sandboxing came in v1.37
+    assert warnings(findings) == ["kubernetesVersion", "accelerator_metrics", "workload_sandboxing"]
+    assert "the directory's checklist (v1.36) decides" in findings[0].message
+
+
+def test_directory_without_checklist(tmp: Path) -> None:
+    findings = validate_file(write(tmp, product(), subdir="v1.32/lab"))
+    assert errors(findings) == ["file"]
+    assert "under v1.32/, a version with no checklist" in findings[0].message
+
+
+def test_outside_a_version_directory_kubernetes_version_chooses(tmp: Path) -> None:
+    # Upstream refuses a path without vX.Y/; we check the file and say where it must go.
+    doc = product("v1.35")
+    doc["metadata"]["kubernetesVersion"] = "v1.35.3"
+    findings = validate_file(write(tmp, doc, subdir="x/lab"))
+    assert [(f.level, f.subject) for f in findings] == [("warning", "file")]
+    assert "checked against v1.35, from kubernetesVersion" in findings[0].message
 
 
 def test_version_from_directory_when_metadata_lacks_it(tmp: Path) -> None:
@@ -573,7 +677,7 @@ def test_no_version_anywhere(tmp: Path) -> None:
     del doc["metadata"]["kubernetesVersion"]
     doc["spec"]["accelerators"] = []
     findings = validate_file(write(tmp, doc, subdir="lab"))
-    assert errors(findings) == ["kubernetesVersion", "kubernetesVersion"]
+    assert errors(findings) == ["kubernetesVersion", "file"]
     assert "cannot choose a checklist" in findings[1].message
 
 
@@ -595,21 +699,84 @@ def test_tab_indentation_is_malformed(tmp: Path) -> None:
     assert "line 2" in f.message
 
 
-def test_duplicate_key_is_malformed(tmp: Path) -> None:
-    (f,) = validate_file(write(tmp, "metadata:\n  vendorName: a\n  vendorName: b\nspec: {}\n"))
-    assert f.subject == "file"
-    assert "duplicate key 'vendorName'" in f.message and "line 3" in f.message
+def _yaml(doc: dict[str, Any]) -> str:
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
 
 
-@pytest.mark.parametrize("text", ["", "- a\n- b\n", "just text\n"])
+def write_text(root: Path, text: str) -> Path:
+    """PRODUCT.yaml as given, beside the evidence files of product()."""
+    p = write(root, product())
+    p.write_text(text)
+    return p
+
+
+def test_duplicate_key_where_upstream_decodes(tmp: Path) -> None:
+    text = _yaml(product()).replace("  vendorName: Example\n", "  vendorName: Example\n  vendorName: b\n")
+    findings = validate_file(write_text(tmp, text))
+    err = only_error(findings)
+    assert err.subject == "metadata"
+    assert "key 'vendorName' at line 6 is already set at line 5" in err.message
+    # twice in one requirement
+    text = _yaml(product()).replace("    status: Implemented\n", "    status: Implemented\n    status: N/A\n", 1)
+    (err,) = [f for f in validate_file(write_text(tmp, text)) if f.level == "error"]
+    assert "key 'status' at line" in err.message
+
+
+def test_duplicate_key_where_upstream_does_not_look(tmp: Path) -> None:
+    # an unknown top-level key is never decoded upstream, so its insides are not checked
+    text = _yaml(product()) + "x-vendor:\n  a: 1\n  a: 2\n"
+    assert validate_file(write_text(tmp, text)) == []
+
+
+def test_empty_file_misses_both_sections(tmp: Path) -> None:
+    for text in ("", "~\n", "# only a comment\n"):
+        findings = validate_file(write(tmp, text))
+        assert errors(findings) == ["metadata", "spec"], text
+
+
+@pytest.mark.parametrize("text", ["- a\n- b\n", "just text\n", "42\n"])
 def test_not_a_mapping(tmp: Path, text: str) -> None:
     (f,) = validate_file(write(tmp, text))
     assert (f.level, f.subject) == ("error", "file")
+    assert "not a mapping with metadata and spec" in f.message
+
+
+def test_only_the_first_document_is_read(tmp: Path) -> None:
+    text = _yaml(product()) + "---\nthis: [is never read\n"
+    assert validate_file(write_text(tmp, text)) == []
 
 
 def test_missing_sections(tmp: Path) -> None:
     findings = validate_file(write(tmp, "other: 1\n"))
     assert errors(findings) == ["metadata", "spec"]
+
+
+PLAIN_SCALARS = {
+    # as yaml.v3 decodes an unquoted value into an untyped field
+    "1.0": "float", "42": "int", "0x1F": "int", "0o17": "int", "1_000": "int", "-3": "int",
+    "1e3": "float", ".5": "float", ".inf": "float", "-.Inf": "float", ".NaN": "float",
+    "true": "bool", "False": "bool", "TRUE": "bool",
+    "2024-01-31": "timestamp", "2024-1-2 3:04:05": "timestamp", "2024-01-31T10:00:00Z": "timestamp",
+    "2024-02-30": "str", "2024-01-31T10:00:00": "str",
+    "yes": "str", "no": "str", "on": "str", "off": "str", "y": "str",
+    "v1.37": "str", "1.0.0": "str", "0x": "str", "1e": "str", "-": "str", ".": "str", "tRUE": "str",
+    "": "null", "~": "null", "null": "null", "NULL": "null",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "kind"), list(PLAIN_SCALARS.items()))
+def test_plain_scalar_types(text: str, kind: str) -> None:
+    tag = validate_decode.plain_scalar_tag(text)
+    assert tag == f"tag:yaml.org,2002:{kind}"
+
+
+def test_yes_is_text_but_a_date_is_not(tmp: Path) -> None:
+    text = _yaml(product()).replace("description: A lab.", "description: yes")
+    assert validate_file(write_text(tmp, text)) == []
+    text = text.replace("platformVersion: 0.1.0", "platformVersion: 2024-01-31")
+    assert [str(f) for f in validate_file(write_text(tmp, text))] == [
+        "error: platformVersion: '2024-01-31' is a YAML timestamp, not a string; quote it"
+    ]
 
 
 def test_unreadable_file(tmp: Path) -> None:
@@ -939,6 +1106,7 @@ def test_online_checks_urls(tmp: Path, server: str, monkeypatch: pytest.MonkeyPa
         return real(url, timeout) if url.startswith("http://127.0.0.1:") else None
 
     monkeypatch.setattr(validate, "check_url", local_only)
+    monkeypatch.setattr(validate, "fetch_cncf_members", lambda: {"Example"})
     doc = product()
     doc["metadata"]["websiteUrl"] = f"{server}/missing"
     item(doc, "robust_controller")["evidence"] = [f"{server}/ok", f"{server}/missing"]
@@ -970,3 +1138,74 @@ def test_artifacts_are_parsed_before_v137_too(tmp_path: Path) -> None:
 def test_iter_lines_puts_errors_first() -> None:
     fs = [Finding("warning", "a", "w"), Finding("error", "b", "e"), Finding("warning", "c", "x")]
     assert list(validate.iter_lines(fs)) == ["error: b: e", "warning: a: w", "warning: c: x"]
+
+
+def test_junit_content_after_the_root_is_not_read(tmp: Path) -> None:
+    # Go's decoder stops after the first element; expat alone would call the rest junk.
+    p = write(tmp, product())
+    f = p.parent / "results" / "junit.xml"
+    f.write_text(f.read_text() + "\n<trailing>never read</trailing>\n")
+    assert validate_file(p) == []
+
+
+def test_junit_in_another_encoding_is_unreadable() -> None:
+    data = b"<?xml version='1.0' encoding='ISO-8859-1'?><testsuite><testcase name='T'/></testsuite>"
+    with pytest.raises(validate.ArtifactError, match="only UTF-8"):
+        validate.parse_junit(data)
+    assert validate.parse_junit(data.replace(b"ISO-8859-1", b"utf-8")).tests == {
+        "T": validate.Outcome.PASS
+    }
+
+
+def test_results_json_null_line_is_no_event() -> None:
+    r = validate.parse_go_test_json('null\n{"Action":"pass","Test":"T"}\n')
+    assert r.outcome_for("T") is validate.Outcome.PASS
+    with pytest.raises(validate.ArtifactError, match="at line 1"):
+        validate.parse_go_test_json('[1]\n{"Action":"pass","Test":"T"}\n')
+
+
+LANDSCAPE = """\
+landscape:
+  - name: App Definition
+    subcategories: [{name: x, items: [{name: Not A Member}]}]
+  - name: CNCF Members
+    subcategories:
+      - name: Platinum
+        items: [{name: Example (member)}, {name: Other Corp (supporter)}]
+      - name: Silver
+        items: [{name: "  Spaced Inc  "}]
+"""
+
+
+def test_cncf_members_from_the_landscape() -> None:
+    assert validate.cncf_members(LANDSCAPE) == {"Example", "Other Corp", "Spaced Inc"}
+    with pytest.raises(ValueError, match="no 'CNCF Members'"):
+        validate.cncf_members("landscape: []\n")
+
+
+@pytest.mark.parametrize(
+    ("vendor", "members", "want"),
+    [
+        ("Example", {"Example"}, []),
+        ("Examples Inc", {"Example"}, ["is not a CNCF member"]),
+        ("Example", OSError("offline"), ["landscape did not load (offline)"]),
+    ],
+)
+def test_vendor_membership_online(
+    tmp: Path, monkeypatch: pytest.MonkeyPatch, vendor: str, members: Any, want: list[str]
+) -> None:
+    def fetch() -> set[str]:
+        if isinstance(members, Exception):
+            raise members
+        return set(members)
+
+    monkeypatch.setattr(validate, "check_url", lambda url, timeout=2.0: None)
+    monkeypatch.setattr(validate, "fetch_cncf_members", fetch)
+    doc = product()
+    doc["metadata"]["vendorName"] = vendor
+    p = write(tmp, doc)
+    assert validate_file(p) == []  # offline: membership is not looked up
+    findings = validate_file(p, online=True)
+    assert [f.subject for f in findings] == ["vendorName"] * len(want)
+    for f, words in zip(findings, want):
+        assert f.level == "error" and words in f.message
