@@ -50,11 +50,11 @@ def test_malformed_yaml_names_file_and_line(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("gv", "msg"),
     [
-        ("harness_lab_kind: cloud\n", "harness_lab_kind 'cloud'"),
+        ("harness_lab_kind: cloud\n", "harness_lab_kind: 'cloud' is not one of"),
         ("harness_declared:\n  gpu_magic: {status: N/A, reason: x}\n", "unknown requirement id 'gpu_magic'"),
         ("harness_declared:\n  gpu_sharing: {status: Implemented, reason: x}\n", "must be 'N/A' or"),
         ("harness_declared:\n  gpu_sharing: {status: N/A}\n", "without a reason"),
-        ("harness_product: just-a-string\n", "harness_product must be a mapping"),
+        ("harness_product: just-a-string\n", "harness_product: must be a mapping"),
         ("- a list\n", "expected a YAML mapping"),
     ],
 )
