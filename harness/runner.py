@@ -9,7 +9,9 @@ and, unless told not to, extravars/envvars under ``env/``. So the harness
 - sets ``suppress_env_files`` so nothing is written under ``env/``,
 - withholds variables whose names look secret (tokens, passwords, keys) from ansible entirely,
   unless named in ``HARNESS_PASS_ENV`` (comma-separated), and
-- rewrites the ``command`` artifact with every value outside a short allowlist redacted.
+- rewrites the ``command`` artifact with every value outside a short allowlist redacted, and
+- redacts every credential the inventory, a kubeconfig or the environment holds from the files
+  of the run, its result data and its progress lines (:mod:`harness.credentials`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -356,6 +358,11 @@ def run_playbook(
     log = run_dir / "logs" / f"{ident}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
+    from harness import credentials
+
+    found = credentials.collect(inventory, os.environ)
+    if found and on_event is not None:
+        on_event = credentials.redacting(on_event, found)
     tracker = _EventTracker(on_event, start)
     tracker.first_event_hook = lambda: scrub_command_artifact(artifact_dir)
 
@@ -408,7 +415,12 @@ def run_playbook(
         stdout = artifact_dir / "stdout"
         if stdout.is_file():
             log.write_text(stdout.read_text("utf-8", errors="replace"), "utf-8")
+        credentials.scrub_tree(run_dir, found)  # whatever a role printed, saved or failed with
     data = tracker.final_data if tracker.final_data is not None else tracker.collected
+    data = credentials.redact_data(data, found)
+    summary = credentials.redact_data(asdict(tracker.summary), found)
+    tracker.summary = EventSummary(**summary)
+    message = credentials.redact(message, found)
     if status == "failed" and rc == 127 and not message:
         message = "ansible-playbook was not found or could not run (see the log)"
     return PlaybookOutcome(
