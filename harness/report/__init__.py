@@ -39,9 +39,21 @@ def write_all(run: Run, run_dir: Path, out_dir: Path) -> list[Path]:
 def render_any_product(product_yaml_path: Path, out_dir: Path) -> Path:
     """Render any PRODUCT.yaml (ours or a vendor's) to ``out_dir/PRODUCT.md``.
 
-    Raises OSError when the file cannot be read and ValueError when it is malformed YAML or not a
-    mapping."""
-    doc = load_product_yaml(Path(product_yaml_path).read_text("utf-8"))
+    Raises OSError when the file cannot be read and ValueError when it is malformed YAML or lacks
+    a ``metadata`` or ``spec`` mapping (an empty file would otherwise render an empty report)."""
+    try:
+        text = Path(product_yaml_path).read_text("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"not UTF-8 text (byte {e.start})") from None
+    doc = load_product_yaml(text)
+    if not doc:
+        raise ValueError("empty document: no metadata and no spec, not a PRODUCT.yaml")
+    for key in ("metadata", "spec"):
+        if key not in doc or doc[key] is None:
+            raise ValueError(f"no '{key}' section: not a PRODUCT.yaml")
+        if not isinstance(doc[key], dict):
+            shape = "a list" if isinstance(doc[key], list) else "text"
+            raise ValueError(f"'{key}' is {shape}, not a mapping")
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / "PRODUCT.md"
     with target.open("w", encoding="utf-8", newline="") as fh:
