@@ -278,12 +278,15 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     if args.verify_bundle:
-        from harness.report.bundle import verify_bundle
+        from harness.report.bundle import BundleError, verify_bundle
 
         d = Path(args.verify_bundle)
         if not d.is_dir():
             raise UsageError(f"'{d}' is not a directory")
-        problems = verify_bundle(d)
+        try:
+            problems = verify_bundle(d)
+        except BundleError as e:
+            raise UsageError(str(e)) from None
         for p in problems:
             print(p)
         if not problems and not args.quiet:
@@ -304,16 +307,16 @@ def cmd_report(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(md)
         return EXIT_OK
-    from harness.run import RUN_FILE, Run
+    from harness.run import RUN_FILE, RunFileError, load_checked
     from harness.verify import write_reports_for
 
     run_file = src / RUN_FILE if src.is_dir() else src
     if not run_file.is_file():
         raise UsageError(f"'{src}' holds no {RUN_FILE} (give a run directory or a PRODUCT.yaml)")
     try:
-        run = Run.load(run_file)
-    except (ValueError, KeyError, TypeError) as e:
-        raise UsageError(f"{run_file}: not a usable run record ({type(e).__name__}: {e})") from None
+        run = load_checked(run_file)
+    except RunFileError as e:
+        raise UsageError(str(e)) from None
     written, err = write_reports_for(run, run_file.parent, out)
     if err:
         _note(err)
@@ -343,7 +346,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     from harness.diff import diff_runs, render_table, to_json
-    from harness.run import Run
+    from harness.run import RunFileError, load_checked
 
     runs = []
     for given in (args.run_a, args.run_b):
@@ -351,9 +354,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
         if not (p / "run.json").is_file() and not (p.is_file() and p.suffix == ".json"):
             raise UsageError(f"'{p}' is not a run directory (no run.json)")
         try:
-            runs.append(Run.load(p))
-        except (ValueError, KeyError, TypeError) as e:
-            raise UsageError(f"{p}: not a usable run record ({type(e).__name__}: {e})") from None
+            runs.append(load_checked(p))
+        except RunFileError as e:
+            raise UsageError(str(e)) from None
     d = diff_runs(runs[0], runs[1], time_regresses=args.time_regresses)
     if args.json:
         print(json.dumps(to_json(d), indent=2))

@@ -12,6 +12,10 @@ from harness.results import SCHEMA_VERSION, RequirementResult, Status
 RUN_FILE = "run.json"
 
 
+class RunFileError(ValueError):
+    """A run.json that cannot be used; the message names the file and the field."""
+
+
 @dataclass
 class LabInfo:
     name: str = ""  # inventory name, e.g. "local-sim"
@@ -119,12 +123,50 @@ def schema() -> dict[str, Any]:
     return doc
 
 
-def validate_run_dict(d: dict[str, Any]) -> list[str]:
-    """Schema problems of a run.json document, one line each (empty when valid)."""
+def validate_run_dict(d: dict[str, Any], *, allow_unknown: bool = False) -> list[str]:
+    """Schema problems of a run.json document, one line each (empty when valid).
+
+    ``allow_unknown`` passes fields the schema does not know: a newer harness of the same major
+    schema version only adds optional ones."""
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(schema())
+    errors = [
+        e
+        for e in validator.iter_errors(d)
+        if not (allow_unknown and e.validator == "additionalProperties")
+    ]
     return [
         f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}"
-        for e in sorted(validator.iter_errors(d), key=lambda e: list(map(str, e.absolute_path)))
+        for e in sorted(errors, key=lambda e: list(map(str, e.absolute_path)))
     ]
+
+
+def load_checked(run_dir_or_file: Path | str) -> Run:
+    """:meth:`Run.load` for a run.json from anywhere: checked against the schema and the shipped
+    checklists first. Raises RunFileError naming the file and the first bad field."""
+    from harness import catalog
+
+    given = Path(run_dir_or_file)
+    path = given / RUN_FILE if given.is_dir() else given
+    try:
+        doc = json.loads(path.read_text("utf-8"))
+    except UnicodeDecodeError as e:
+        raise RunFileError(f"{path}: not UTF-8 text (byte {e.start})") from None
+    except json.JSONDecodeError as e:
+        raise RunFileError(f"{path}: not JSON: {e.msg} at line {e.lineno}, column {e.colno}") from None
+    except OSError as e:
+        raise RunFileError(f"{path}: cannot be read ({e.strerror or e})") from None
+    if not isinstance(doc, dict):
+        raise RunFileError(f"{path}: (root): a JSON object is expected, not {type(doc).__name__}")
+    problems = validate_run_dict(doc, allow_unknown=True)
+    for i, v in enumerate(doc.get("checklists") or []):
+        if isinstance(v, str) and v not in catalog.versions():
+            problems.append(f"checklists/{i}: no checklist {v} is shipped ({', '.join(catalog.versions())})")
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise RunFileError(f"{path}: {problems[0]}{more}")
+    try:
+        return Run.from_dict(doc)
+    except (KeyError, ValueError, TypeError) as e:  # the schema should have said; never a traceback
+        raise RunFileError(f"{path}: not a usable run record ({type(e).__name__}: {e})") from None

@@ -16,6 +16,7 @@ passed; every other requirement links its evidence files alone.
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
@@ -31,6 +32,12 @@ from harness.results import CheckStatus, Status
 from harness.run import Run
 
 SUMS = "SHA256SUMS"
+_DIGEST = re.compile(r"^[0-9a-fA-F]{64}$")
+
+
+class BundleError(ValueError):
+    """Not a bundle that can be checked (no SHA256SUMS, or one that is not a checksum list); the
+    message names the file and the line."""
 #: first checklist whose validator parses linked test artifacts (and understands file://...#Test)
 HYBRID_MIN_MINOR = 37
 
@@ -170,31 +177,49 @@ def _sums(root: Path) -> str:
 
 
 def verify_bundle(path: Path) -> list[str]:
-    """Problems with a bundle (a version directory, or a directory of them); empty when intact."""
+    """Files of a bundle (a version directory, or a directory of them) that were changed, removed
+    or added since SHA256SUMS was written; empty when intact. Raises BundleError when there is no
+    SHA256SUMS, or it is not a list of ``<sha256>  <path inside the bundle>`` lines."""
     path = Path(path)
     if (path / SUMS).is_file():
         return _verify_one(path, "")
     subs = sorted(d for d in path.iterdir() if (d / SUMS).is_file()) if path.is_dir() else []
     if not subs:
-        return [f"{path}: no {SUMS} (not a report bundle)"]
+        raise BundleError(f"{path}: no {SUMS}, here or in a version directory below (not a report bundle)")
     return [p for d in subs for p in _verify_one(d, f"{d.name}/")]
+
+
+def _read_sums(sums: Path) -> dict[str, str]:
+    try:
+        lines = sums.read_text("utf-8").splitlines()
+    except UnicodeDecodeError as e:
+        raise BundleError(f"{sums}: not UTF-8 text (byte {e.start})") from None
+    except OSError as e:
+        raise BundleError(f"{sums}: cannot be read ({e.strerror or e})") from None
+    listed: dict[str, str] = {}
+    for n, line in enumerate(lines, 1):
+        digest, sep, rel = line.partition("  ")
+        rel = rel.removeprefix("*")
+        if not sep or not _DIGEST.match(digest) or not rel:
+            raise BundleError(
+                f"{sums}:{n}: not a checksum line (<sha256 in hex>, two spaces, <path>): {line[:80]!r}"
+            )
+        if ".." in PurePosixPath(rel).parts or PurePosixPath(rel).is_absolute():
+            raise BundleError(f"{sums}:{n}: {rel}: a path outside the bundle")
+        if rel in listed:
+            raise BundleError(f"{sums}:{n}: {rel}: listed twice")
+        listed[rel] = digest.lower()
+    if not listed:
+        raise BundleError(f"{sums}: lists no file")
+    return listed
 
 
 def _verify_one(root: Path, prefix: str) -> list[str]:
     problems: list[str] = []
-    listed: dict[str, str] = {}
-    for n, line in enumerate((root / SUMS).read_text("utf-8").splitlines(), 1):
-        digest, sep, rel = line.partition("  ")
-        rel = rel.removeprefix("*")
-        if not sep or len(digest) != 64 or not rel:
-            problems.append(f"{prefix}{SUMS}:{n}: malformed line")
-            continue
-        listed[rel] = digest.lower()
+    listed = _read_sums(root / SUMS)
     for rel, digest in listed.items():
         f = root / rel
-        if ".." in PurePosixPath(rel).parts or PurePosixPath(rel).is_absolute():
-            problems.append(f"{prefix}{rel}: path outside the bundle")
-        elif not f.is_file():
+        if not f.is_file():
             problems.append(f"{prefix}{rel}: missing")
         elif _digest(f) != digest:
             problems.append(f"{prefix}{rel}: changed (checksum differs)")

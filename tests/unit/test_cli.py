@@ -95,7 +95,7 @@ def test_malformed_run_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     (tmp_path / "run.json").write_text("{not json")
     code, _, err = run(["report", "--from", str(tmp_path), "--out", str(tmp_path / "out")], capsys)
     assert code == EXIT_USAGE
-    assert "not a usable run record" in one_line_error(err)
+    assert "run.json: not JSON" in one_line_error(err)
 
 
 def test_requirements_lists_ids_level_category(capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from harness.report import render_any_product, verify_bundle, write_all, write_bundle
+from harness.report.bundle import BundleError
 from harness.run import Run
 
 EXAMPLES = Path(__file__).parent / "golden" / "vendor"
@@ -62,7 +63,8 @@ def test_verify_bundle_reports_tampering(sample_run: Run, sample_run_dir: Path, 
 
 
 def test_verify_bundle_without_sums(tmp_path: Path) -> None:
-    assert verify_bundle(tmp_path) == [f"{tmp_path}: no SHA256SUMS (not a report bundle)"]
+    with pytest.raises(BundleError, match="no SHA256SUMS"):
+        verify_bundle(tmp_path)
 
 
 def test_rewrite_replaces_old_bundle_but_not_foreign_dirs(
