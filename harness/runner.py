@@ -360,7 +360,8 @@ def run_playbook(
     start = time.monotonic()
     from harness import credentials
 
-    found = credentials.collect(inventory, os.environ)
+    # a secret-named -e variable is one too: extravars land in the command artifact's argv
+    found = credentials.collect(inventory, os.environ) | credentials.from_values(extravars)
     if found and on_event is not None:
         on_event = credentials.redacting(on_event, found)
     tracker = _EventTracker(on_event, start)

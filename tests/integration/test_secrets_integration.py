@@ -2,7 +2,7 @@
 
 A kubeconfig token, a registry password and a private key are put in the inventory (group_vars,
 and a kubeconfig the inventory names) and in the environment (secret-named variables, and a
-kubeconfig named by KUBECONFIG). A careless verify role (tests/integration/leaky_roles) prints,
+kubeconfig named by KUBECONFIG); a token is also given on the command line with -e. A careless verify role (tests/integration/leaky_roles) prints,
 saves, reports and fails with every one it can reach; the run goes through ansible-runner
 without a cluster.
 """
@@ -41,6 +41,8 @@ ENVIRONMENT = {
     "kubeconfig_token": "env-kubeconfig-token-9c02d4",
     "key": pem("EnvKeyM3vT8wR1"),
 }
+
+CLI_TOKEN = "cli-registry-token-2e7f90"  # given with -e: it lands in the command artifact's argv
 
 
 def kubeconfig(token: str) -> str:
@@ -109,12 +111,13 @@ def test_no_seeded_secret_in_any_file_or_output(
         "verify", "-i", str(inventory), "--run-dir", str(runs), "--roles-path", str(LEAKY),
         "--roles-path", str(ROLES), "--no-project-roles", "--checklist", "v1.35",
         "--only", "robust_controller,dra_support", "--requirement-timeout", "60", "--json", "-vvv",
+        "-e", f"verify_robust_controller_registry_token={CLI_TOKEN}",
     ])  # fmt: skip
     out, err = capsys.readouterr()
     summary = json.loads(out.splitlines()[-1])
     assert summary["type"] == "summary" and code == summary["exit_code"], err
     run_dir = Path(summary["run_dir"])
-    seeds = needles(INVENTORY) + needles(ENVIRONMENT)
+    seeds = needles(INVENTORY) + needles(ENVIRONMENT) + [CLI_TOKEN]
 
     # The leaky role did run and did try: its check and evidence are there, redacted.
     run = json.loads((run_dir / "run.json").read_text())
