@@ -647,7 +647,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--verify-bundle", metavar="DIR", help="recompute a report bundle's SHA256SUMS")
     va = verb("validate", cmd_validate, "Check a PRODUCT.yaml against the CNCF submission rules, offline.", [out])
     va.add_argument("path", help="PRODUCT.yaml to check")
-    va.add_argument("--online", action="store_true", help="also check that the URLs answer")
+    va.add_argument("--online", action="store_true",
+                    help="also check that the URLs answer and that vendorName is a CNCF member")
     d = verb("diff", cmd_diff, "Compare two runs: changed statuses and checks, new errors, time changes.", [out])
     d.add_argument("run_a", metavar="RUN_A", help="the earlier run directory")
     d.add_argument("run_b", metavar="RUN_B", help="the later run directory")
