@@ -4,7 +4,8 @@
 # Go-built binaries (cached in $HARNESS_CACHE, default ~/.cache/harness, keyed by version).
 #
 #   scripts/bootstrap.sh            everything (the core lab, plus Kueue/KubeRay/adapter)
-#   HARNESS_LAB_EXTRAS=0 scripts/bootstrap.sh   core lab only (control plane, etcd, kwok)
+#   HARNESS_LAB_EXTRAS=0 scripts/bootstrap.sh   core lab only (control plane, etcd, kwok, real node)
+#   HARNESS_REAL_NODE=0 scripts/bootstrap.sh    without the real node (kubelet, containerd, runc, gVisor)
 #   HARNESS_SKIP_LAB_BUILD=1 scripts/bootstrap.sh   Python side only (unit tests, real clusters)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,13 +14,21 @@ say() { printf '\n== %s\n' "$*"; }
 elapsed() { echo "$(( $(date +%s) - t0 ))s"; }
 t0=$(date +%s)
 
-# System packages: Prometheus for the lab's metrics, iproute2 for its network namespace.
+# System packages: Prometheus for the lab's metrics, iproute2 for its network namespace; for the
+# real node: CNI plugins, libseccomp (runc is built with seccomp) and a static libc (the pause image).
 need_apt=()
 command -v prometheus >/dev/null || [[ -x /usr/bin/prometheus ]] || need_apt+=(prometheus)
 command -v ip >/dev/null || need_apt+=(iproute2)
 command -v openssl >/dev/null || need_apt+=(openssl)
 # Chromium: the test that opens `harness history --html` in a real headless browser.
 command -v chromium >/dev/null || need_apt+=(chromium)
+real_node=${HARNESS_REAL_NODE:-1}
+if [[ $real_node == 1 ]]; then
+  [[ -x /usr/lib/cni/bridge ]] || need_apt+=(containernetworking-plugins)
+  [[ -e /usr/include/seccomp.h ]] || need_apt+=(libseccomp-dev)
+  command -v gcc >/dev/null || need_apt+=(gcc)
+  [[ -e /usr/lib/x86_64-linux-gnu/libc.a ]] || need_apt+=(libc6-dev)
+fi
 if ((${#need_apt[@]})); then
   say "apt: installing ${need_apt[*]}"
   if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
@@ -42,6 +51,7 @@ say "python: installing harness (editable) with dev and lab extras"
 
 if [[ "${HARNESS_SKIP_LAB_BUILD:-0}" != 1 ]]; then
   core=(etcd kwok kubernetes)
+  [[ $real_node == 1 ]] && core+=(kubelet containerd runc gvisor)
   extras=(kueue kuberay prometheus-adapter)
   for c in "${core[@]}"; do
     say "lab: $c ($(elapsed) so far)"

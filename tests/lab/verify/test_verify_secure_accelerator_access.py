@@ -2,7 +2,12 @@
 
 Healthy: both mechanisms are exercised; two claimed pods get different devices, each claim is
 reserved only for its pod, the unclaimed pod and container get nothing, the device-plugin pods
-behave, and admission adds nothing privileged. What containers really see is left to hardware.
+behave, and admission adds nothing privileged. A probe pod without a request really runs on the
+lab's real node and sees no /dev/nvidia* and no nvidia-smi; what a container with an accelerator
+sees is left to hardware (no node that runs containers has one here).
+
+Broken, for real, in the runtime: the real node's runtime hands every container /dev/nvidia0; the
+pod that asked for nothing sees it, and the requirement fails.
 
 Broken, for real: a driver that publishes one physical GPU twice. The test adds a ResourceSlice of
 another driver name that republishes sim-gpu-0's first GPU under the same UUID, and a DeviceClass
@@ -21,6 +26,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from accel_lab import assert_evidence, assert_only_hardware_missing, by_name, leftover_namespaces, summary
+from node_breakers import leaky_runtime
 
 pytestmark = pytest.mark.lab
 
@@ -28,6 +34,8 @@ REQ = "secure_accelerator_access"
 DISTINCT = "DRA: two pods' claims get different physical devices"
 GROUP, VERSION = "resource.k8s.io", "v1"
 DUP = "harness-test-dup"
+UNREQUESTED = "A pod without a request on harness-node sees no accelerator (any)"
+HARDWARE = "A container with an accelerator sees exactly the ones allocated to it"
 
 
 def test_healthy_lab_isolates_accelerators(run_verify: Any, k8s: Any) -> None:
@@ -46,10 +54,14 @@ def test_healthy_lab_isolates_accelerators(run_verify: Any, k8s: Any) -> None:
                  "Device plugin: no node has more nvidia.com/gpu requested than it can allocate",
                  "Admitted test pods are not privileged and mount no /dev/nvidia* host path"):
         assert checks[name].status == "pass", checks[name]
-    hw = checks["Containers see only the accelerators allocated to them"]
+    hw = checks[HARDWARE]
     assert hw.status == "skip" and hw.needs_hardware and hw.required
+    assert "no node that runs containers offers an accelerator" in hw.message
+    # The negative case ran for real in a container on the real node.
+    assert checks[UNREQUESTED].status == "pass", checks[UNREQUESTED]
+    assert checks[UNREQUESTED].observed == "0 device node(s); nvidia-smi absent"
     assert "GPU-" in checks[DISTINCT].observed  # compared by UUID, not only by device name
-    assert_evidence(result, run_dir, REQ, "pods.yaml", "resourceclaims.yaml", "applied-dra.yaml")
+    assert_evidence(result, run_dir, REQ, "pods.yaml", "resourceclaims.yaml", "applied-dra.yaml", "probes.yaml")
     assert leftover_namespaces(k8s, REQ) == []
 
 
@@ -111,3 +123,14 @@ def test_missing_device_class_fails(run_verify: Any) -> None:
     check = checks["DRA: DeviceClass nonexistent.example.com exists and driver gpu.nvidia.com publishes devices"]
     assert check.status == "fail"
     assert "absent" in check.observed
+
+
+def test_runtime_leaking_a_gpu_into_every_container_fails(run_verify: Any, k8s: Any, lab: Any, tmp_path: Any) -> None:
+    with leaky_runtime(tmp_path, lab.vars):
+        result, _ = run_verify(REQ)
+    checks = by_name(result)
+    assert result.outcome == "failed", summary(result)
+    leak = checks[UNREQUESTED]
+    assert leak.status == "fail", leak
+    assert leak.observed.startswith("1 device node(s) nvidia0")
+    assert leftover_namespaces(k8s, REQ) == []

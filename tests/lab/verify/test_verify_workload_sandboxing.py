@@ -1,65 +1,66 @@
-"""Lab: verify_workload_sandboxing against the simulated lab.
+"""Lab: verify_workload_sandboxing against the simulated lab's real node (containerd + runc + runsc).
 
-The lab has no sandbox runtime, so the plain run fails ("no sandbox RuntimeClass"). The healthy
-case adds a RuntimeClass gvisor (handler runsc) and removes it after: the role must find it and
-run a pod with it; the isolation probes need a real node (not an accelerator), so the outcome is
-incomplete with that check skipped and required.
+Healthy: the lab offers RuntimeClass gvisor (handler runsc, scheduled onto the real node); the probe
+pod inside gVisor reports its own kernel (uname -r 4.19.0-gvisor, its own /proc/version and boot id),
+unlike a runc pod on the same node: Implemented.
+
+Broken, for real: the node's `runsc` handler is pointed at runc (a RuntimeClass that claims to
+sandbox but does not): the probes see the host kernel in both pods, and the requirement fails.
+And a lab whose sandbox RuntimeClass is missing fails with "no sandbox RuntimeClass".
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import re
 from typing import Any
 
 import pytest
-from kubernetes import client
-from kubernetes.client.exceptions import ApiException
 
 from accel_lab import assert_evidence, by_name, leftover_namespaces, summary
+from node_breakers import built_runc, node_reconfigured
 
 pytestmark = pytest.mark.lab
 
 REQ = "workload_sandboxing"
 EXISTS = "A sandbox RuntimeClass exists"
-ISOLATION = "The sandboxed pod runs on its own kernel, without the host's PID namespace or network"
+ADMITTED = "A pod with the sandbox runtimeClassName is admitted and runs"
+ISOLATION = "The sandboxed pod runs on its own kernel, not the node's"
 
 
-@pytest.fixture
-def gvisor(k8s: Any) -> Iterator[str]:
-    api = client.NodeV1Api(k8s)
-    body = client.V1RuntimeClass(metadata=client.V1ObjectMeta(name="gvisor", labels={"harness.dev/test": REQ}),
-                                 handler="runsc")
-    api.create_runtime_class(body)
-    try:
-        yield "gvisor"
-    finally:
-        try:
-            api.delete_runtime_class("gvisor")
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
+def test_gvisor_pod_runs_on_its_own_kernel(run_verify: Any, k8s: Any) -> None:
+    result, run_dir = run_verify(REQ)
+    checks = by_name(result)
+    assert result.outcome == "passed", summary(result)
+    assert "gvisor (handler runsc)" in checks[EXISTS].observed
+    assert checks[ADMITTED].status == "pass" and "harness-node" in checks[ADMITTED].observed
+    isolation = checks[ISOLATION]
+    assert isolation.status == "pass", isolation
+    host_kernel = os.uname().release
+    assert f"runc {host_kernel!r}" in isolation.observed  # the baseline really ran on this host's kernel
+    assert re.search(r"sandboxed '[^']*gvisor'", isolation.observed)  # gVisor's own kernel
+    assert checks["The sandboxed kernel differs from the node's kernelVersion"].status == "pass"
+    assert_evidence(result, run_dir, REQ, "probes.yaml", "runtimeclasses.yaml")
+    assert leftover_namespaces(k8s, REQ) == []
+
+
+def test_runtime_class_that_is_really_runc_fails(run_verify: Any, k8s: Any, lab: Any) -> None:
+    with node_reconfigured(sim_node_runsc_handler_binary=built_runc(lab.vars)):
+        result, _ = run_verify(REQ)
+    checks = by_name(result)
+    assert result.outcome == "failed", summary(result)
+    assert checks[ADMITTED].status == "pass"  # the API cannot tell: only the probe can
+    isolation = checks[ISOLATION]
+    assert isolation.status == "fail", isolation
+    assert "uname -r" in isolation.message and os.uname().release in isolation.observed
+    assert leftover_namespaces(k8s, REQ) == []
 
 
 def test_lab_without_sandbox_fails(run_verify: Any, k8s: Any) -> None:
-    result, run_dir = run_verify(REQ)
+    result, run_dir = run_verify(REQ, verify_workload_sandboxing_runtime_classes=["no-such-sandbox"])
     checks = by_name(result)
     assert result.outcome == "failed", summary(result)
     assert checks[EXISTS].status == "fail"
     assert checks[EXISTS].message == "no sandbox RuntimeClass"
     assert_evidence(result, run_dir, REQ, "runtimeclasses.yaml")
-    assert leftover_namespaces(k8s, REQ) == []
-
-
-def test_gvisor_runtime_class_runs_a_pod(run_verify: Any, k8s: Any, gvisor: str) -> None:
-    result, run_dir = run_verify(REQ)
-    checks = by_name(result)
-    assert result.outcome == "incomplete", summary(result)
-    assert checks[EXISTS].status == "pass" and "gvisor (handler runsc)" in checks[EXISTS].observed
-    assert checks["A pod with the sandbox runtimeClassName is admitted and runs"].status == "pass"
-    assert checks["The admitted sandboxed pod shares no host namespace"].status == "pass"
-    probe = checks[ISOLATION]
-    assert probe.status == "skip" and probe.required and not probe.needs_hardware
-    assert "real node" in probe.message
-    assert not result.needs_hardware  # a sandbox runtime is needed, not an accelerator
-    assert_evidence(result, run_dir, REQ, "pod.yaml")
     assert leftover_namespaces(k8s, REQ) == []
