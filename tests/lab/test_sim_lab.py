@@ -265,7 +265,9 @@ def lab_processes(lab: SimLab) -> list[str]:
             argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
         except OSError:
             continue
-        if argv[0].startswith(cache_bin) or any(a.startswith("harness.simlab.") for a in argv):
+        # gVisor's sandbox and gofer processes rename themselves (argv[0] runsc-sandbox, runsc-gofer).
+        if (argv[0].startswith(cache_bin) or argv[0].startswith("runsc-")
+                or any(a.startswith("harness.simlab.") for a in argv)):
             found.append(f"{entry.name}: {' '.join(argv)[:150]}")
     return found
 
@@ -287,5 +289,14 @@ def test_down_leaves_no_process_netns_or_state(lab: SimLab) -> None:
     assert not lab_processes(lab), lab_processes(lab)
     netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False).stdout
     assert "harness-sim" not in netns
+    # The real node: no mount, cgroup, network link or container-log link of it is left.
+    mounts = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
+    assert not [m for m in mounts if m.startswith(str(lab.state_dir))], "mounts of the lab are left"
+    assert not list(Path("/sys/fs/cgroup").glob("*/harness-node")), "cgroups of the real node are left"
+    assert not Path("/sys/fs/cgroup/harness-node").exists()
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=False).stdout
+    assert "harness-node" not in links and "harness-cni0" not in links, links
+    assert not [p for p in Path("/var/log/containers").glob("*.log")
+                if p.is_symlink() and str(p.readlink()).startswith(str(lab.state_dir))]
     assert not lab.state_dir.exists(), f"{lab.state_dir} is still there"
     print(f"down took {took:.1f}s")

@@ -226,3 +226,60 @@ def test_gpu_probe_pods_prefer_the_device_plugin(probes: ModuleType) -> None:
     assert dra["resource_claims"][0]["resourceClaimTemplateName"] == "harness-probe-gpu"
     assert probes.gpu_probe_pods({}, ["driver"]) == []
     assert probes.sharing_probe_pods({"kwok-node": {"resource": "nvidia.com/gpu"}}, ["harness-node"]) == []
+
+
+@pytest.fixture(scope="module")
+def lab_results(probes: ModuleType) -> dict[str, Any]:
+    """probe_results over the pods and logs recorded on the lab's real node (data/probes/README.md)."""
+    result: dict[str, Any] = probes.probe_results(record("lab-pods.json"), record("lab-logs.json"))
+    return result
+
+
+def test_probe_results_from_the_lab(lab_results: dict[str, Any]) -> None:
+    assert sorted(lab_results) == ["baseline", "pair", "sandboxed"]
+    box, base = lab_results["sandboxed"], lab_results["baseline"]
+    assert box["runtime_class"] == "gvisor" and base["runtime_class"] == ""
+    assert box["node"] == base["node"] == "harness-node" and box["ready"] and base["ready"]
+    assert box["containers"]["probe"]["kernel"].endswith("-gvisor")
+    assert base["containers"]["probe"]["kernel"] != box["containers"]["probe"]["kernel"]
+    assert set(lab_results["pair"]["containers"]) == {"authorized", "unauthorized"}
+    assert all(c["reported"] and c["devices"] == 0 and c["smi_rc"] == 127
+               for p in lab_results.values() for c in p["containers"].values())
+
+
+def test_a_container_whose_log_was_not_read_reports_nothing(probes: ModuleType) -> None:
+    logs = [r for r in record("lab-logs.json") if r["item"][0]["metadata"]["name"] != "sandboxed"]
+    results = probes.probe_results(record("lab-pods.json"), logs)
+    assert results["sandboxed"]["containers"]["probe"] == {"reported": False}
+    assert results["baseline"]["containers"]["probe"]["reported"] is True
+
+
+def test_nodes_that_run_containers(probes: ModuleType) -> None:
+    nodes = record("lab-nodes.json")
+    assert probes.container_nodes(nodes) == ["harness-node"]  # the kwok GPU nodes run none
+    assert probes.accelerator_nodes(nodes, "nvidia.com/gpu", [], "gpu.nvidia.com") == {}
+    assert probes.node_image(nodes, "harness.local/probe:").startswith("harness.local/probe:")
+    assert probes.node_image(nodes, "nothing.local/") == ""
+
+
+def test_sandbox_checks_on_the_lab(probes: ModuleType, lab_results: dict[str, Any]) -> None:
+    nodes = record("lab-nodes.json")
+    kernel = next(n for n in nodes if n["metadata"]["name"] == "harness-node")["status"]["nodeInfo"]["kernelVersion"]
+    checks = probes.sandbox_checks(lab_results, "sandboxed", "baseline", "gvisor", ["harness-node"], kernel)
+    assert [c["status"] for c in checks] == ["pass"] * 4, checks
+    # A "sandbox" that is runc: the same kernel in both pods.
+    fake = {**lab_results, "sandboxed": {**lab_results["baseline"], "runtime_class": "gvisor"}}
+    checks = probes.sandbox_checks(fake, "sandboxed", "baseline", "gvisor", ["harness-node"], kernel)
+    assert statuses(checks)["The sandboxed pod runs on its own kernel, not the node's"] == "fail"
+    assert "uname -r" in checks[2]["message"]
+    assert statuses(checks)["The sandboxed kernel differs from the node's kernelVersion"] == "fail"
+    # Scheduled onto a kwok node: nothing can be probed there, and the check says so.
+    kwok = {**lab_results, "sandboxed": {**lab_results["sandboxed"], "node": "sim-gpu-0"}}
+    skipped = probes.sandbox_checks(kwok, "sandboxed", "baseline", "gvisor", ["harness-node"])[-1]
+    assert skipped["status"] == "skip" and skipped["required"] and not skipped["needs_hardware"]
+
+
+def test_pair_without_requests_sees_nothing(probes: ModuleType, lab_results: dict[str, Any]) -> None:
+    pair = lab_results["pair"]["containers"]
+    assert probes._sees_none(pair["authorized"]) and probes._sees_none(pair["unauthorized"])
+    assert probes._sees(pair["authorized"]) == "0 device node(s); nvidia-smi absent"

@@ -80,7 +80,7 @@ def _why(pod: dict[str, Any]) -> str:
         for state in (cs.get("state") or {}).values():
             if isinstance(state, dict) and (state.get("reason") or state.get("message")):
                 reasons.append(f"{cs.get('name')}: {state.get('reason', '')} {state.get('message', '')}".strip())
-    return "; ".join(r for r in reasons if r)
+    return "; ".join(dict.fromkeys(r for r in reasons if r))  # Ready and ContainersReady repeat each other
 
 
 def probe_results(pods: Any, log_results: Any) -> dict[str, Any]:
