@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import os
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -222,3 +224,15 @@ def check_golden(name: str, text: str) -> None:
             )
         )
         pytest.fail(f"{name} differs from its golden file (UPDATE_GOLDEN=1 to accept):\n{diff}")
+
+
+COLLECTION = Path(__file__).resolve().parents[2] / "collections/ansible_collections/harness/conformance"
+
+
+def load_filter_plugin(name: str) -> ModuleType:
+    """The collection's filter plugin ``plugins/filter/<name>.py``, imported from its file."""
+    spec = importlib.util.spec_from_file_location(f"harness_{name}_filter", COLLECTION / "plugins" / "filter" / f"{name}.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
+from conftest import load_filter_plugin
+
 from harness.results import RoleReport
 
-ROOT = Path(__file__).resolve().parents[2]
-PLUGIN = ROOT / "collections/ansible_collections/harness/conformance/plugins/filter/results.py"
 
 
 @pytest.fixture(scope="module")
 def plugin() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("harness_results_filter", PLUGIN)
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_filter_plugin("results")
 
 
 def test_record_is_normalised(plugin: Any) -> None:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-PLUGIN = ROOT / "collections/ansible_collections/harness/conformance/plugins/filter/k8s_status.py"
+from conftest import load_filter_plugin
+
 
 GATEWAY: dict[str, Any] = {"status": {"conditions": [
     {"type": "Accepted", "status": "True", "reason": "Accepted"},
@@ -24,11 +22,7 @@ ROUTE: dict[str, Any] = {"status": {"parents": [
 
 @pytest.fixture(scope="module")
 def plugin() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("harness_k8s_status_filter", PLUGIN)
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_filter_plugin("k8s_status")
 
 
 def test_condition_reads_one_status_and_tolerates_missing_objects(plugin: ModuleType) -> None:

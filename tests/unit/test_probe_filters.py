@@ -7,7 +7,6 @@ Pods, nodes and logs under data/probes/ were recorded from the simulated lab's r
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -18,9 +17,8 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-COLLECTION = ROOT / "collections/ansible_collections/harness/conformance"
-PLUGIN = COLLECTION / "plugins/filter/probes.py"
+from conftest import COLLECTION, load_filter_plugin
+
 SCRIPT = COLLECTION / "roles/probe/files/probe.sh"
 DATA = Path(__file__).parent / "data" / "probes"
 BUSYBOX = shutil.which("busybox") or "/bin/busybox"
@@ -38,11 +36,7 @@ esac
 
 @pytest.fixture(scope="module")
 def probes() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("harness_probes_filter", PLUGIN)
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_filter_plugin("probes")
 
 
 def run_probe(tmp_path: Path, smi: str | None = None) -> str:

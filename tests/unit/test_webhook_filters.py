@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-PLUGIN = (Path(__file__).resolve().parents[2] / "collections/ansible_collections/harness/conformance"
-          / "plugins/filter/webhooks.py")
+from conftest import load_filter_plugin
 
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("harness_webhook_filters", PLUGIN)
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-F = _load()
+F = load_filter_plugin("webhooks")
 
 
 def _hook(name: str, group: str, resource: str, path: str) -> dict[str, Any]:
