@@ -49,19 +49,31 @@ say "python: installing harness (editable) with dev and lab extras"
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[dev,lab]'
 
-if [[ "${HARNESS_SKIP_LAB_BUILD:-0}" != 1 ]]; then
-  core=(etcd kwok kubernetes)
-  [[ $real_node == 1 ]] && core+=(kubelet containerd runc gvisor)
-  extras=(kueue kuberay prometheus-adapter)
-  for c in "${core[@]}"; do
+# Two build lanes at once: Go builds spend much of their time downloading modules and linking on
+# one core, so a second lane keeps both cores busy. The Kubernetes builds share one lane (kubelet
+# reuses the control plane's compiled packages); everything else takes the other.
+build_lane() {  # build_lane required|optional COMPONENT...
+  local need=$1 c; shift
+  for c in "$@"; do
     say "lab: $c ($(elapsed) so far)"
-    lab/build/build.sh "$c" >/dev/null
+    if ! lab/build/build.sh "$c" >/dev/null; then
+      [[ $need == required ]] && { echo "error: building $c failed (rerun lab/build/build.sh $c to see why)" >&2; return 1; }
+      echo "warning: $c did not build; the lab runs without it and its tests skip"
+    fi
   done
+}
+if [[ "${HARNESS_SKIP_LAB_BUILD:-0}" != 1 ]]; then
+  k8s=(kubernetes)
+  others=(etcd kwok)
+  [[ $real_node == 1 ]] && k8s+=(kubelet) && others+=(containerd runc gvisor)
+  build_lane required "${k8s[@]}" &
+  k8s_lane=$!
+  lane_ok=1
+  build_lane required "${others[@]}" || lane_ok=0
   if [[ "${HARNESS_LAB_EXTRAS:-1}" == 1 ]]; then
-    for c in "${extras[@]}"; do
-      say "lab: $c ($(elapsed) so far)"
-      lab/build/build.sh "$c" >/dev/null || echo "warning: $c did not build; the lab runs without it and its tests skip"
-    done
+    build_lane optional kueue kuberay prometheus-adapter || true
   fi
+  wait "$k8s_lane" || lane_ok=0
+  ((lane_ok)) || { echo "error: the lab's core components did not all build" >&2; exit 1; }
 fi
 say "bootstrap done in $(elapsed)"
