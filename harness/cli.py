@@ -153,7 +153,7 @@ def _verify(args: argparse.Namespace) -> tuple[int, Any]:
             runs_dir=_runs_dir(args),
             selection={"only": only, "skip": skip},
             timeout=args.timeout,
-            requirement_timeout=args.requirement_timeout,
+            requirement_timeout=args.requirement_timeout, cluster_wait=args.cluster_wait,
             on_event=progress, cancel=cancel,
             roles_path=roles_path, project_roles=not args.no_project_roles, verbosity=args.verbose,
             write_reports=not args.no_report,
@@ -168,6 +168,8 @@ def _verify(args: argparse.Namespace) -> tuple[int, Any]:
             "requirements": {k: {"status": str(v.status), "outcome": str(v.outcome)}
                              for k, v in run.requirements.items()},
             "reports": [str(p) for p in result.reports], "report_error": result.report_error,
+            "sweep": _cleanup_summary(result.sweep, result.swept_runs),
+            "cleanup": _cleanup_summary(result.cleanup, [run.run_id]),
         })  # fmt: skip
     elif mode == "live":
         _print_summary(result)
@@ -175,10 +177,28 @@ def _verify(args: argparse.Namespace) -> tuple[int, Any]:
         _note(f"withheld from ansible (secret-looking names): {', '.join(result.outcome.withheld_env)}")
     if result.report_error:
         _note(result.report_error)
+    if result.sweep is not None and mode != "json":
+        from harness.leftovers import swept
+
+        got = swept(result.sweep.artifact_data)
+        _note(f"removed what earlier runs left ({', '.join(result.swept_runs)}): {', '.join(got.deleted) or 'nothing'}"
+              + (f"; still there: {', '.join(got.left)}" if got.left else "")
+              + ("" if got.reached else "; the cluster did not answer, the next run tries again"))  # fmt: skip
     if mode == "quiet":
         print(f"{run.run_id} {run.state} exit={code} {result.run_dir}")
     _append_history(args, result, code)
     return code, result
+
+
+def _cleanup_summary(outcome: Any, run_ids: list[str]) -> dict[str, Any] | None:
+    """What a cleanup.yml run (after a broken run, or the sweep before a run) reached and removed."""
+    if outcome is None:
+        return None
+    from harness.leftovers import swept
+
+    got = swept(outcome.artifact_data)
+    return {"runs": run_ids, "status": outcome.status, "reached": got.reached, "clean": got.clean,
+            "deleted": got.deleted, "left": got.left, "duration_s": outcome.duration_s}  # fmt: skip
 
 
 def _history_path(args: argparse.Namespace) -> Path:
@@ -614,6 +634,9 @@ def build_parser() -> argparse.ArgumentParser:
     vopt = _Parser(add_help=False)  # verify's own options, shared with `run`
     vopt.add_argument("--requirement-timeout", type=int, default=600, metavar="SECONDS",
                       help="seconds any one task of a verify role may take (default 600)")
+    vopt.add_argument("--cluster-wait", type=int, default=30, metavar="SECONDS",
+                      help="after a role error, seconds a cluster that stopped answering gets to come back "
+                           "before the run stops, partial (default 30)")
     vopt.add_argument("--roles-path", action="append", metavar="DIR",
                       help="extra directory searched first for verify_<id> roles (role development, tests)")
     vopt.add_argument("--no-project-roles", action="store_true",

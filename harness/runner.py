@@ -252,23 +252,50 @@ def _proc_stat(pid: int) -> list[str]:
         return []
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _session(pid: int) -> int:
+    f = _proc_stat(pid)
+    return int(f[3]) if len(f) > 3 else 0
+
+
+def _ansible_cmdline(cmd: bytes) -> bool:
+    """ansible-playbook (and its workers, forks of it), or a module it runs from its temp directory
+    (``~/.ansible/tmp/ansible-tmp-*/AnsiballZ_*.py``, async_wrapper's daemons included)."""
+    return b"ansible-playbook" in cmd or b"/ansible-tmp-" in cmd
+
+
 class _ProcessTree:
-    """ansible-playbook and its workers, remembered so that a stopped run leaves none behind.
+    """ansible-playbook and everything it started, remembered so that a stopped run leaves none behind.
 
     ansible-runner kills ansible-playbook's process group on cancel/timeout, but ansible's worker
-    processes call setsid() and would live on (finishing, e.g., a long command) as orphans.
+    processes call setsid() and would live on (finishing, e.g., a long command) as orphans, and an
+    ``async`` task's job is a daemon that never was in the tree. Every process ansible starts
+    inherits ansible-runner's ``AWX_ISOLATED_DATA_DIR=<artifact dir>``, so those are found by their
+    environment too. Spared: a daemon a module started on purpose in a session of its own (a lab
+    component of ``harness.conformance.sim_process``; recorded, ``harness down`` stops it).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, artifact_dir: Path | None = None) -> None:
         self.last: dict[int, str] = {}  # pid -> start time (guards against pid reuse)
+        self.marker = f"\0AWX_ISOLATED_DATA_DIR={artifact_dir}\0".encode() if artifact_dir else b""
 
-    def snapshot(self) -> None:
+    def snapshot(self, *, by_environment: bool = False) -> None:
         parent: dict[int, int] = {}
         for d in Path("/proc").glob("[0-9]*"):
             f = _proc_stat(int(d.name))
             if len(f) > 19:
                 parent[int(d.name)] = int(f[1])
-        found, todo = {}, [os.getpid()]
+        # Descendants of this process, and of what was seen before and still lives: once
+        # ansible-playbook is killed its workers are re-parented to init and still start modules.
+        roots = [os.getpid()] + [p for p, start in self.last.items() if self._alive(p, start)]
+        found: dict[int, str] = {p: self.last[p] for p in roots[1:]}
+        todo = list(roots)
         while todo:
             p = todo.pop()
             for child, pp in parent.items():
@@ -277,18 +304,53 @@ class _ProcessTree:
                     if len(f) > 19:
                         found[child] = f[19]
                         todo.append(child)
-        # Keep earlier entries still alive: once ansible-playbook is killed its workers are
-        # re-parented to init and no longer show up as ours.
-        for pid, start in self.last.items():
-            f = _proc_stat(pid)
-            if pid not in found and len(f) > 19 and f[19] == start:
-                found[pid] = start
+        if by_environment and self.marker:  # reads every process's environment: only when killing
+            for child in parent:
+                if child not in found and child != os.getpid() and self._marked(child):
+                    f = _proc_stat(child)
+                    if len(f) > 19:
+                        found[child] = f[19]
         self.last = found
 
+    def _marked(self, pid: int) -> bool:
+        try:
+            env = Path(f"/proc/{pid}/environ").read_bytes()
+        except OSError:
+            return False
+        return self.marker in b"\0" + env + b"\0"
+
+    @staticmethod
+    def _alive(pid: int, start: str) -> bool:
+        f = _proc_stat(pid)
+        return len(f) > 19 and f[19] == start and f[0] != "Z"
+
+    @staticmethod
+    def _daemon(pid: int) -> bool:
+        """In a session whose (living) leader is not ansible's: started detached on purpose."""
+        sid = _session(pid)
+        if sid <= 0 or sid == os.getsid(0):
+            return False
+        leader = _proc_stat(sid)
+        return bool(leader) and leader[0] != "Z" and not _ansible_cmdline(_cmdline(sid))
+
     def kill_leftovers(self) -> None:
-        for pid, start in self.last.items():
-            f = _proc_stat(pid)
-            if len(f) > 19 and f[19] == start:
+        # Stop first (a stopped process starts nothing), look again for what was started in the
+        # meantime, and kill once nothing new turns up.
+        stopped: dict[int, str] = {}
+        for _ in range(20):
+            self.snapshot(by_environment=True)
+            new = {p: s for p, s in self.last.items()
+                   if p not in stopped and self._alive(p, s) and not self._daemon(p)}  # fmt: skip
+            if not new:
+                break
+            for pid in new:
+                try:
+                    os.kill(pid, signal.SIGSTOP)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            stopped.update(new)
+        for pid, start in stopped.items():
+            if self._alive(pid, start):
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
@@ -372,7 +434,7 @@ def run_playbook(
             on_event(ProgressEvent(kind="status", status=str(data.get("status", "")),
                                    elapsed_s=round(time.monotonic() - start, 1)))  # fmt: skip
 
-    tree = _ProcessTree()
+    tree = _ProcessTree(artifact_dir)
 
     def _cancel() -> bool:
         # Called just before ansible-runner checks its timeout and kills: a fresh picture of the tree.

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import __version__, catalog
+from harness import __version__, catalog, leftovers
 from harness.lab import Lab
 from harness.results import Check, CheckStatus, Outcome, RequirementResult, RoleReport, Status, decide
 from harness.run import LabInfo, Run
@@ -24,7 +24,11 @@ from harness.runner import (
 )
 
 DEFAULT_REQUIREMENT_TIMEOUT = 600  # seconds any one task of a verify role may take
+DEFAULT_CLUSTER_WAIT = 30  # seconds a cluster that stopped answering gets to come back before the run stops
 CLEANUP_TIMEOUT = 180
+#: how long the sweep of earlier runs waits for their objects to go: after an API server outage the
+#: controllers catch up slowly (a namespace took ~60 s to go on the simulated lab)
+SWEEP_WAIT = 120
 EXIT_HARNESS = 3
 
 
@@ -110,6 +114,9 @@ class VerifyResult:
     reports: list[Path]
     report_error: str = ""
     cleanup: PlaybookOutcome | None = None
+    #: cleanup.yml run first for earlier runs that left objects behind (harness.leftovers)
+    sweep: PlaybookOutcome | None = None
+    swept_runs: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -140,6 +147,7 @@ def build_requirements(
     selected: list[str], artifact_data: dict[str, Any], lab: Lab, interrupted: str = ""
 ) -> dict[str, RequirementResult]:
     results = artifact_data.get("harness_results") or {}
+    lost = lab_lost(artifact_data)
     out: dict[str, RequirementResult] = {}
     for rid in selected:
         raw = results.get(rid) if isinstance(results, dict) else None
@@ -150,11 +158,21 @@ def build_requirements(
                 report = RoleReport.from_dict(rid, raw)
             except (KeyError, ValueError, TypeError) as e:
                 bad = f"The role's record could not be read ({type(e).__name__}: {e})."
-        if report is not None and rid == interrupted:
-            # What it emitted before the run stopped is only part of the story: never a pass.
+        if rid == interrupted and not bad:
+            # What it emitted before the run stopped (if anything) is only part of the story: an
+            # error, never a pass.
+            report = report or RoleReport(requirement=rid)
             report.checks.append(Check(
                 name=f"verify_{rid} ran to completion", status=CheckStatus.ERROR,
                 expected="the role finishes", observed="the run stopped while the role was running",
+            ))  # fmt: skip
+        if lost is not None and rid == lost["requirement"]:
+            # The cluster went away under the role: nothing it judged afterwards can be trusted.
+            report = report or RoleReport(requirement=rid)
+            report.checks.append(Check(
+                name=f"The cluster answered while verify_{rid} ran", status=CheckStatus.ERROR,
+                expected="the API server answers",
+                observed=f"no answer for {lost['waited_s']} s after the role: {lost['message']}",
             ))  # fmt: skip
         res = decide(rid, report, lab.declared.get(rid))
         if bad and res.outcome is Outcome.MISSING:
@@ -166,6 +184,15 @@ def build_requirements(
     return out
 
 
+def lab_lost(artifact_data: dict[str, Any]) -> dict[str, str] | None:
+    """verify.yml's ``harness_lab_lost``: the cluster stopped answering after a requirement, the run stopped."""
+    rec = artifact_data.get("harness_lab_lost")
+    if not isinstance(rec, dict) or not rec.get("requirement"):
+        return None
+    return {"requirement": str(rec["requirement"]), "waited_s": str(rec.get("waited_s", "")),
+            "message": " ".join(str(rec.get("message", "")).split())[:500]}  # fmt: skip
+
+
 def verify(
     lab: Lab,
     checklists: list[str],
@@ -175,6 +202,7 @@ def verify(
     selection: dict[str, list[str]] | None = None,
     timeout: int | None = None,
     requirement_timeout: int = DEFAULT_REQUIREMENT_TIMEOUT,
+    cluster_wait: int = DEFAULT_CLUSTER_WAIT,
     on_event: Callable[[ProgressEvent], None] | None = None,
     cancel: Callable[[], bool] | None = None,
     roles_path: list[Path] | None = None,
@@ -214,6 +242,7 @@ def verify(
         "harness_kubeconfig": str(kubeconfig) if kubeconfig else "",
         "harness_simulated": lab.simulated,
         "harness_requirement_timeout": int(requirement_timeout),
+        "harness_cluster_wait": int(cluster_wait),
     }
     # Role variables (-e) never override the harness_* contract the roles rely on.
     extravars = {**{k: v for k, v in (role_vars or {}).items() if not k.startswith("harness_")}, **extravars}
@@ -223,28 +252,62 @@ def verify(
         if project_roles:
             dirs.append(PROJECT_ROOT / "roles")
         extravars["harness_roles_dirs"] = [str(d) for d in dirs]
+    # Before anything else: remove what earlier runs against this cluster could not (harness.leftovers).
+    marker: leftovers.Claim | None = None
+    sweep: PlaybookOutcome | None = None
+    earlier: list[leftovers.Pending] = []
+    if kubeconfig is not None and kubeconfig.is_file():
+        earlier = leftovers.pending(runs_dir, kubeconfig, exclude=run_id)
+        marker = leftovers.claim(run_dir, run_id, kubeconfig)
+    if earlier:
+        sweep = run_playbook(
+            "cleanup.yml", lab.path, run_dir,
+            {"harness_run_ids": [p.run_id for p in earlier], "harness_kubeconfig": str(kubeconfig),
+             "harness_cleanup_wait": SWEEP_WAIT},
+            timeout=CLEANUP_TIMEOUT, on_event=on_event, cancel=cancel, ident="sweep",
+        )  # fmt: skip
+        if sweep.ok and leftovers.swept(sweep.artifact_data).clean:
+            leftovers.settle(earlier)
     outcome = run_playbook(
         "verify.yml", lab.path, run_dir, extravars,
         timeout=timeout, on_event=on_event, cancel=cancel, ident="verify",
         roles_path=roles_path, verbosity=verbosity,
     )  # fmt: skip
+    run.requirements = build_requirements(
+        selected, outcome.artifact_data, lab, outcome.interrupted_requirement
+    )
+    lost = lab_lost(outcome.artifact_data)
+    errored = any(r.outcome is Outcome.ERROR for r in run.requirements.values())
     cleanup: PlaybookOutcome | None = None
-    if outcome.status in ("canceled", "timeout") and not outcome.aborted:
-        # Roles clean up after themselves; an interrupted one could not, so sweep the run's namespaces.
+    interrupted = outcome.status in ("canceled", "timeout") and not outcome.aborted
+    broken = marker is not None and lost is None and outcome.status != "error" and (errored or not outcome.ok)
+    if interrupted or broken:
+        # Roles clean up after themselves; an interrupted or broken one may not have: sweep the run's
+        # objects. (A cluster that stopped answering is left to the next run.)
         cleanup = run_playbook(
             "cleanup.yml", lab.path, run_dir,
             {"harness_run_id": run_id, "harness_kubeconfig": extravars["harness_kubeconfig"]},
             timeout=CLEANUP_TIMEOUT, on_event=on_event, ident="cleanup",
         )  # fmt: skip
-    run.requirements = build_requirements(
-        selected, outcome.artifact_data, lab, outcome.interrupted_requirement
-    )
+    if marker is not None:
+        left_nothing = outcome.ok and lost is None and not errored
+        if cleanup is not None and cleanup.ok and leftovers.swept(cleanup.artifact_data).clean:
+            left_nothing = True
+        marker.release(clean=left_nothing)
     facts = outcome.artifact_data.get("harness_lab_facts") or {}
     run.lab.components = lab_components(lab)
     run.lab.kubernetes_version = str(facts.get("kubernetes_version") or "") or run.lab.components.get(
         "kube-apiserver", ""
     )
-    if outcome.ok:
+    if lost is not None:
+        answered = bool(facts.get("kubernetes_version"))
+        run.state, run.interruption = "partial", {"reason": "error", "message": (
+            f"the cluster {'stopped answering' if answered else 'did not answer'} during {lost['requirement']} "
+            f"(no answer for {lost['waited_s']} s: {lost['message']}); the requirements after it were not run; "
+            f"the next harness verify here removes what this run left (or: ansible-playbook playbooks/cleanup.yml "
+            f"-e harness_run_id={run_id} -e harness_kubeconfig=<path>)"
+        )}  # fmt: skip
+    elif outcome.ok:
         run.state, run.interruption = "complete", None
     else:
         reason = outcome.status if outcome.status in _INTERRUPTIONS else "error"
@@ -252,8 +315,8 @@ def verify(
         if outcome.message:
             msg = f"{msg}: {outcome.message}"
         if outcome.aborted:
-            msg += (f"; cleanup skipped: ansible-playbook playbooks/cleanup.yml -e harness_run_id={run_id}"
-                    " -e harness_kubeconfig=<path> deletes what the run left")  # fmt: skip
+            msg += (f"; cleanup skipped: the next harness verify here removes what the run left (or: "
+                    f"ansible-playbook playbooks/cleanup.yml -e harness_run_id={run_id} -e harness_kubeconfig=<path>)")  # fmt: skip
         elif outcome.events.failed_tasks and reason == "failed":
             msg = f"{msg}: {outcome.events.failed_tasks[-1]}"
         run.state, run.interruption = "partial", {"reason": reason, "message": msg}
@@ -264,7 +327,7 @@ def verify(
     report_error = ""
     if write_reports:
         reports, report_error = write_reports_for(run, run_dir, run_dir / "report")
-    return VerifyResult(run, run_dir, outcome, reports, report_error, cleanup)
+    return VerifyResult(run, run_dir, outcome, reports, report_error, cleanup, sweep, [p.run_id for p in earlier])
 
 
 def write_reports_for(run: Run, run_dir: Path, out_dir: Path) -> tuple[list[Path], str]:
