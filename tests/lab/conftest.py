@@ -1,7 +1,8 @@
 """Session fixtures of the lab tests: the simulated lab, brought up once, and a client for it.
 
 - ``lab``: brings the lab up with ``ansible-playbook -i inventories/local-sim playbooks/up.yml``
-  once per session and tears it down (``playbooks/down.yml``) at the end. With
+  once per session, removes what runs of an earlier (killed) session left, and tears it down
+  (``playbooks/down.yml``) at the end. With
   ``HARNESS_LAB_REUSE=1`` a lab that is already up is used as it is and left up.
   ``HARNESS_LAB_KEEP=1`` leaves a lab this session started up at the end.
   ``HARNESS_LAB_UP_ARGS`` adds ansible-playbook arguments to every up.yml run (e.g. ``--tags ...``).
@@ -20,7 +21,7 @@ import pytest
 from kubernetes import client, config
 
 from harness.simlab.status import kubeconfig_path, lab_state_dir
-from lab_fixtures import INVENTORY, SimLab, inventory_vars, lab_is_up, run_playbook, tail, up_args
+from lab_fixtures import INVENTORY, SimLab, inventory_vars, lab_is_up, run_playbook, sweep_earlier_runs, tail, up_args
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -47,6 +48,9 @@ def lab() -> Iterator[SimLab]:
         if proc.returncode != 0:
             pytest.fail(f"bringing the lab up failed (rc={proc.returncode}):\n{tail(proc)}", pytrace=False)
         info.started_here = True
+    swept = sweep_earlier_runs(info.kubeconfig)
+    if swept:
+        info.notes.append(f"removed what earlier runs left: {', '.join(swept)}")
     yield info
     if info.started_here and not info.torn_down and os.environ.get("HARNESS_LAB_KEEP") != "1":
         run_playbook("down.yml")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -63,6 +64,25 @@ def recap(output: str) -> dict[str, int]:
 def lab_is_up(state_dir: Path) -> bool:
     comps = {c.name: c for c in read_components(state_dir)}
     return all(n in comps and comps[n].state == "running" for n in CORE_COMPONENTS)
+
+
+def sweep_earlier_runs(kubeconfig: Path) -> list[str]:
+    """Delete what runs of an earlier, killed session left (their namespaces carry the run-id label),
+    through cleanup.yml as `harness verify` does; return those run ids. Tests assert that *their*
+    run left nothing, so a lab reused after a crash must start without strangers."""
+    from kubernetes import client, config
+
+    api = config.new_client_from_config(config_file=str(kubeconfig))  # type: ignore[no-untyped-call]
+    try:
+        items = client.CoreV1Api(api).list_namespace(label_selector="harness.dev/run-id").items
+    finally:
+        api.close()
+    run_ids = sorted({str(ns.metadata.labels["harness.dev/run-id"]) for ns in items})
+    if run_ids:
+        proc = run_playbook("cleanup.yml", "-e", json.dumps({"harness_run_ids": run_ids,
+                                                              "harness_kubeconfig": str(kubeconfig)}), timeout=600)
+        assert proc.returncode == 0, f"cleanup.yml for earlier runs {run_ids} failed:\n{tail(proc)}"
+    return run_ids
 
 
 def tail(proc: subprocess.CompletedProcess[str], lines: int = 60) -> str:
