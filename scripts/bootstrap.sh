@@ -26,6 +26,9 @@ real_node=${HARNESS_REAL_NODE:-1}
 if [[ $real_node == 1 ]]; then
   [[ -x /usr/lib/cni/bridge ]] || need_apt+=(containernetworking-plugins)
   [[ -e /usr/include/seccomp.h ]] || need_apt+=(libseccomp-dev)
+  command -v pkg-config >/dev/null || need_apt+=(pkg-config)  # cgo finds libseccomp through it
+  # The probe script's unit tests run it under busybox sh, as the probe image does.
+  command -v busybox >/dev/null || need_apt+=(busybox-static)
   command -v gcc >/dev/null || need_apt+=(gcc)
   [[ -e /usr/lib/x86_64-linux-gnu/libc.a ]] || need_apt+=(libc6-dev)
 fi
