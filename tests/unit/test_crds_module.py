@@ -6,17 +6,18 @@ The module's apply and wait run against the lab's API server in every `harness u
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-from conftest import COLLECTION
+MODULE = Path(__file__).resolve().parents[2] / "collections/ansible_collections/harness/conformance/plugins/modules/crds.py"
 
 
 @pytest.fixture(scope="module")
 def crds() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("harness_crds_module", COLLECTION / "plugins" / "modules" / "crds.py")
+    spec = importlib.util.spec_from_file_location("harness_crds_module", MODULE)
     assert spec and spec.loader
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
