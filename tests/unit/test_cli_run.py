@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from conftest import make_sample_run
+from unit_fixtures import make_sample_run
 
 from harness import cli, history, runner
 from harness.results import Outcome, Status

@@ -12,7 +12,7 @@ from harness import history
 from harness.report.history_table import history_table
 from harness.results import Outcome, Status
 from harness.run import Run
-from conftest import make_sample_run
+from unit_fixtures import make_sample_run
 
 
 def night(day: int, lab: str = "local-sim", **changes: tuple[Status, Outcome, float | None]) -> Run:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from conftest import make_sample_run
+from unit_fixtures import make_sample_run
 
 from harness import history
 from harness.report.history_html import render_history_html

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_sample_run
+from unit_fixtures import make_sample_run
 
 from harness import history
 from harness.report.history_html import render_history_html

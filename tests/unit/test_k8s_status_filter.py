@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from conftest import load_filter_plugin
+from unit_fixtures import load_filter_plugin
 
 
 GATEWAY: dict[str, Any] = {"status": {"conditions": [

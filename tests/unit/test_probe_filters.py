@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from conftest import COLLECTION, load_filter_plugin
+from unit_fixtures import COLLECTION, load_filter_plugin
 
 SCRIPT = COLLECTION / "roles/probe/files/probe.sh"
 DATA = Path(__file__).parent / "data" / "probes"

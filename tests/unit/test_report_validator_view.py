@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import EVIDENCE
+from unit_fixtures import EVIDENCE
 
 from harness import catalog
 from harness.report import render_e2e_log, render_junit, render_results_json, write_bundle

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 import yaml
-from conftest import EVIDENCE, check_golden
+from unit_fixtures import EVIDENCE, check_golden
 
 from harness import catalog
 from harness.report import (

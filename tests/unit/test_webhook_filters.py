@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from conftest import load_filter_plugin
+from unit_fixtures import load_filter_plugin
 
 F = load_filter_plugin("webhooks")
 
