@@ -1,27 +1,21 @@
-"""harness.conformance.crds: what makes a CRD "unchanged" (its digest) and "ready" (Established).
+"""harness.conformance.crds: reading CRD files, spec overrides, what makes a CRD "unchanged" (its digest) and "ready".
 
 The module's apply and wait run against the lab's API server in every `harness up`
 (tests/lab/test_sim_lab.py::test_up_twice_changes_nothing shows the second up sends nothing)."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-MODULE = Path(__file__).resolve().parents[2] / "collections/ansible_collections/harness/conformance/plugins/modules/crds.py"
+from unit_fixtures import load_plugin
 
 
 @pytest.fixture(scope="module")
 def crds() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("harness_crds_module", MODULE)
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_plugin("modules", "crds")
 
 
 def crd(**meta: Any) -> dict[str, Any]:
@@ -59,3 +53,24 @@ def test_any_change_changes_the_digest(crds: ModuleType) -> None:
 def test_established(crds: ModuleType, status: dict[str, Any], ready: bool) -> None:
     assert crds.established({**crd(), "status": status}) is ready
     assert crds.established(None) is False
+
+
+def test_read_crds_takes_every_document_of_every_file_in_order(crds: ModuleType, tmp_path: Any) -> None:
+    one, two = tmp_path / "one.yaml", tmp_path / "two.yaml"
+    one.write_text("# a licence header\n---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+                   "metadata: {name: a.example.dev}\n---\n")  # fmt: skip
+    two.write_text("kind: CustomResourceDefinition\nmetadata: {name: b.example.dev}\n---\n"
+                   "kind: CustomResourceDefinition\nmetadata: {name: c.example.dev}\n")  # fmt: skip
+    assert [d["metadata"]["name"] for d in crds.read_crds([str(one), str(two)])] == [
+        "a.example.dev", "b.example.dev", "c.example.dev"]
+
+
+def test_spec_overrides_replace_keys_of_the_named_crd_only(crds: ModuleType) -> None:
+    conversion = {"strategy": "Webhook", "webhook": {"clientConfig": {"url": "https://127.0.0.1:9443/convert"}}}
+    override = {"metadata": {"name": "widgets.example.dev"}, "spec": {"conversion": conversion}}
+    out = crds.overridden(crd(), [override])
+    assert out["spec"]["conversion"] == conversion
+    assert out["spec"]["scope"] == "Namespaced"  # the other keys stay
+    assert "conversion" not in crd()["spec"]  # a new dict: the input is not modified
+    other = {"metadata": {"name": "gadgets.example.dev"}, "spec": {"conversion": conversion}}
+    assert crds.overridden(crd(), [other]) == crd()
