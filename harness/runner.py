@@ -134,6 +134,8 @@ def merge(a: dict[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
 
 _LOCATE_TASK = re.compile(r"^Verify \| Locate the role of (\S+)$")  # names in playbooks/tasks/verify-requirement.yml
 _NO_ROLE_TASK = "Verify | Note that no role exists yet for "
+# The first task after a role's block: from here on the role has finished (its record is final).
+_AFTER_ROLE_TASK = "Verify | Check the cluster still answers after "
 #: events that end a task on one host, and the status a "done" progress event reports for each
 _TASK_END = {"runner_on_ok": "ok", "runner_on_skipped": "skipped", "runner_on_failed": "failed",
              "runner_on_unreachable": "unreachable"}  # fmt: skip
@@ -150,6 +152,7 @@ class _EventTracker:
         self.collected: dict[str, Any] = {}  # aggregate set_stats seen so far (kept if the run stops)
         self.play = ""
         self.requirement = ""
+        self.role_running = False  # between a requirement's "Locate" task and the task after its role
         self.first_event_hook: Callable[[], None] | None = None
 
     def _emit(self, kind: str, **kw: Any) -> None:
@@ -161,6 +164,10 @@ class _EventTracker:
             self.on_event(ev)
         except Exception:  # noqa: BLE001 - a display problem must not stop a run
             self.on_event = None
+
+    def interrupted_requirement(self) -> str:
+        """The requirement whose role was running when the event stream ended short ("" if none)."""
+        return self.requirement if self.final_data is None and self.role_running else ""
 
     def __call__(self, event: dict[str, Any]) -> bool:
         if self.first_event_hook is not None:
@@ -183,6 +190,7 @@ class _EventTracker:
             if m:
                 self.requirement = m.group(1)
                 self._emit("requirement")
+            self.role_running = bool(m) or (self.role_running and not task.startswith(_AFTER_ROLE_TASK))
             self._emit("task", task=task)
         elif name == "runner_on_ok":
             if str(data.get("task", "")).startswith(_NO_ROLE_TASK):
@@ -496,6 +504,6 @@ def run_playbook(
         log=log,
         withheld_env=withheld,
         message=message,
-        interrupted_requirement=tracker.requirement if tracker.final_data is None else "",
+        interrupted_requirement=tracker.interrupted_requirement(),
         aborted=aborted,
     )

@@ -133,15 +133,16 @@ def test_verify_run_end_to_end(
 
 
 def test_cancel_keeps_partial_results(inventory: Path, secrets: dict[str, str], tmp_path: Path) -> None:
-    """Cancel once the first requirement reported: run.json is partial, cleanup.yml ran, secrets stay out."""
+    """Cancel once the second requirement started (its role hangs): run.json is partial, cleanup.yml
+    ran, secrets stay out. (Cancelling as soon as the first one reported would race its block's end.)"""
     lab = load_inventory(inventory)
-    reported: list[str] = []
+    started: list[str] = []
 
     result = verify(
         lab, ["v1.35"], ["dra_support", "gang_scheduling", "gpu_sharing"],
         runs_dir=tmp_path / "runs", requirement_timeout=120, roles_path=[ROLES], project_roles=False,
-        on_event=lambda e: reported.append(e.requirement) if e.kind == "result" else None,
-        cancel=lambda: bool(reported),
+        on_event=lambda e: started.append(e.requirement) if e.kind == "requirement" else None,
+        cancel=lambda: "gang_scheduling" in started,
     )  # fmt: skip
     run = Run.load(result.run_dir)
     assert result.outcome.status == "canceled"
@@ -149,7 +150,8 @@ def test_cancel_keeps_partial_results(inventory: Path, secrets: dict[str, str], 
     assert result.exit_code == 3
     assert run.requirements["dra_support"].status is Status.IMPLEMENTED  # collected before the stop
     assert run.requirements["gpu_sharing"].outcome is Outcome.MISSING  # never ran
-    assert run.requirements["gang_scheduling"].status is Status.NOT_IMPLEMENTED
+    gang = run.requirements["gang_scheduling"]
+    assert gang.status is Status.NOT_IMPLEMENTED and gang.outcome is Outcome.ERROR  # stopped in its role
     assert result.cleanup is not None and result.cleanup.ok  # nothing to delete without a cluster
     assert (result.run_dir / "logs" / "cleanup.log").is_file()
     assert files_holding(result.run_dir, list(secrets.values())) == []

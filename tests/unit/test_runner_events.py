@@ -41,7 +41,24 @@ def test_tracker_follows_plays_requirements_and_results() -> None:
     assert set(t.collected["harness_results"]) == {"dra_support", "gpu_sharing"}
     assert "ignored" not in t.collected
     assert t.summary.failed_tasks == ["Probe: boom"]
-    assert t.final_data is None and t.requirement == "gpu_sharing"  # no stats yet: interrupted here
+    assert t.final_data is None and t.interrupted_requirement() == "gpu_sharing"  # no stats yet: stopped here
+
+
+def test_a_role_that_finished_was_not_interrupted() -> None:
+    """Stopped after the role's block ended (its record is final): no requirement was interrupted,
+    whereas stopped after it emitted but before its block ended, it was (it might have gone on)."""
+    t = runner._EventTracker(None, time.monotonic())
+    t(ev("playbook_on_task_start", task="Verify | Locate the role of dra_support"))
+    t(stats_ok({"harness_results": {"dra_support": record("pass")}}))
+    assert t.interrupted_requirement() == "dra_support"
+    t(ev("playbook_on_task_start", task="Verify | Check the cluster still answers after dra_support"))
+    assert t.interrupted_requirement() == ""
+    t(ev("playbook_on_task_start", task="Verify | Stop the run, the cluster stopped answering during dra_support"))
+    assert t.interrupted_requirement() == ""
+    t(ev("playbook_on_task_start", task="Verify | Locate the role of gpu_sharing"))
+    assert t.interrupted_requirement() == "gpu_sharing"
+    t(ev("playbook_on_stats", artifact_data={}))
+    assert t.interrupted_requirement() == ""  # the play ended normally
 
 
 def test_final_stats_win() -> None:
@@ -92,3 +109,4 @@ def test_tracker_patterns_match_the_playbook() -> None:
     names = [t["name"].replace("{{ harness_requirement }}", "gpu_sharing") for t in tasks]
     assert any(runner._LOCATE_TASK.match(n) for n in names)
     assert any(n.startswith(runner._NO_ROLE_TASK) for n in names)
+    assert any(n.startswith(runner._AFTER_ROLE_TASK) for n in names)
