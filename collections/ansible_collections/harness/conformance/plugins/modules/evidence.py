@@ -75,67 +75,14 @@ path:
   returned: always
 """
 
-import os
-import re
-from typing import Any
-
 from ansible.module_utils.basic import AnsibleModule
 
 try:
-    import yaml
+    from ansible_collections.harness.conformance.plugins.module_utils.evidence_files import EvidenceError, Place
 
     HAS_YAML = True
 except ImportError:  # pragma: no cover - the harness venv always has PyYAML
     HAS_YAML = False
-
-REDACTED = "<redacted>"
-_SECRET_KEY = re.compile(
-    r"(token|password|passwd|secret|private[-_]?key|client[-_]key|key[-_]data|bearer|credential)",
-    re.IGNORECASE,
-)
-_STATUS_MARK = {"pass": "✓", "fail": "✗", "error": "!", "skip": "-"}
-
-
-def redact(value: Any) -> Any:
-    """A copy of value with every credential-looking field replaced."""
-    if isinstance(value, dict):
-        is_secret = value.get("kind") == "Secret"
-        out = {}
-        for k, v in value.items():
-            if (is_secret and k in ("data", "stringData")) or (
-                isinstance(k, str) and _SECRET_KEY.search(k) and not isinstance(v, (dict, list))
-            ):
-                out[k] = REDACTED
-            else:
-                out[k] = redact(v)
-        return out
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    if isinstance(value, str):
-        return re.sub(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}", r"\1" + REDACTED, value)
-    return value
-
-
-def render(value: Any) -> str:
-    value = redact(value)
-    if isinstance(value, str):
-        return value if value.endswith("\n") else value + "\n"
-    return str(yaml.safe_dump(value, sort_keys=False, default_flow_style=False, allow_unicode=True))
-
-
-def section(title: str, command: str | None, output: Any, checks: list[dict[str, Any]]) -> str:
-    lines = [f"## {title}", ""]
-    if command:
-        lines += [f"Equivalent: `{command}`", ""]
-    if output is not None and output != "":
-        lines += ["```", render(output).rstrip("\n"), "```", ""]
-    for c in checks:
-        mark = _STATUS_MARK.get(str(c.get("status")), "?")
-        line = f"- {mark} {c.get('name')} ({c.get('status')})"
-        if "expected" in c or "observed" in c:
-            line += f": expected {c.get('expected', '')!s}, observed {c.get('observed', '')!s}"
-        lines.append(str(redact(line)))
-    return "\n".join(lines).rstrip("\n") + "\n\n"
 
 
 def main() -> None:
@@ -157,26 +104,15 @@ def main() -> None:
     if not HAS_YAML:
         module.fail_json(msg="PyYAML is required by harness.conformance.evidence")
     p = module.params
-    if not re.fullmatch(r"[a-z][a-z0-9_]*", p["requirement"]):
-        module.fail_json(msg=f"requirement '{p['requirement']}' is not a requirement id")
-    base = os.path.join(os.path.abspath(p["evidence_dir"]), p["requirement"])
-    name = p["file"] or "output.md"
-    target = os.path.normpath(os.path.join(base, name))
-    if not target.startswith(base + os.sep):
-        module.fail_json(msg=f"evidence file '{name}' escapes the requirement's directory")
-    rel = os.path.relpath(target, os.path.dirname(os.path.abspath(p["evidence_dir"])))
-    if module.check_mode:
-        module.exit_json(changed=True, path=rel)
-    os.makedirs(os.path.dirname(target), exist_ok=True)
-    if p["file"]:
-        with open(target, "w", encoding="utf-8") as f:
-            f.write(render(p["data"]))
-    else:
-        new = not os.path.exists(target)
-        with open(target, "a", encoding="utf-8") as f:
-            if new:
-                f.write(f"# {p['requirement']}: lab notebook\n\n")
-            f.write(section(p["title"], p["command"], p["output"], p["checks"]))
+    try:
+        place = Place(p["evidence_dir"], p["requirement"])
+        write = not module.check_mode
+        if p["file"]:
+            rel = place.save(p["file"], p["data"], write)
+        else:
+            rel = place.note(p["title"], p["command"], p["output"], p["checks"], write)
+    except EvidenceError as e:
+        module.fail_json(msg=str(e))
     module.exit_json(changed=True, path=rel)
 
 

@@ -1,0 +1,77 @@
+"""Evidence files of the verify roles (module_utils/evidence_files.py): redaction, rendering, paths."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from unit_fixtures import load_plugin
+
+ev = load_plugin("module_utils", "evidence_files")
+
+
+class Tagged(str):
+    """Stands for Ansible's templated string types, which yaml.safe_dump refuses."""
+
+
+class TaggedInt(int):
+    pass
+
+
+def test_redact_secrets_tokens_and_bearer_strings() -> None:
+    value = {
+        "kind": "Secret", "data": {"token": "c2VjcmV0"}, "stringData": {"x": "y"},
+        "metadata": {"name": "s", "annotations": {"client-key": "abc", "note": "Authorization: Bearer eyJhbGciOi.xyz"}},
+        "spec": {"password": "hunter2", "passwordRef": {"name": "kept"}},
+    }  # fmt: skip
+    out = ev.redact(value)
+    assert out["data"] == out["stringData"] == ev.REDACTED
+    assert out["metadata"]["annotations"]["client-key"] == ev.REDACTED
+    assert out["metadata"]["annotations"]["note"] == f"Authorization: Bearer {ev.REDACTED}"
+    assert out["spec"]["password"] == ev.REDACTED
+    assert out["spec"]["passwordRef"] == {"name": "kept"}  # a mapping is searched, not dropped
+    assert value["spec"]["password"] == "hunter2"  # the input is not changed
+
+
+def test_render_writes_what_the_module_would_have_received_through_json() -> None:
+    value = {Tagged("node"): Tagged("gpu-0"), 1: (TaggedInt(2), True, None, 1.5), "s": [Tagged("a")]}
+    assert ev.render(value) == ev.render(json.loads(json.dumps(value)))
+    assert ev.render(value) == "node: gpu-0\n'1':\n- 2\n- true\n- null\n- 1.5\ns:\n- a\n"
+    assert ev.render(Tagged("text")) == "text\n"
+
+
+def test_notebook_section_lists_command_output_and_checks() -> None:
+    text = ev.section("Title", "kubectl get nodes", {"n": 2}, [
+        {"name": "c1", "status": "pass", "expected": 2, "observed": 2},
+        {"name": "c2", "status": "skip"},
+    ])  # fmt: skip
+    assert text == (
+        "## Title\n\nEquivalent: `kubectl get nodes`\n\n```\nn: 2\n```\n\n"
+        "- ✓ c1 (pass): expected 2, observed 2\n- - c2 (skip)\n\n"
+    )
+
+
+def test_place_writes_under_the_requirement_and_returns_run_relative_paths(tmp_path: Path) -> None:
+    place = ev.Place(str(tmp_path / "run" / "evidence"), "dra_support")
+    assert place.save("slices.yaml", [{"a": 1}]) == "evidence/dra_support/slices.yaml"
+    assert (tmp_path / "run/evidence/dra_support/slices.yaml").read_text() == "- a: 1\n"
+    assert place.note("One", None, None, []) == "evidence/dra_support/output.md"
+    place.note("Two", None, "out", [])
+    notebook = (tmp_path / "run/evidence/dra_support/output.md").read_text()
+    assert notebook == "# dra_support: lab notebook\n\n## One\n\n## Two\n\n```\nout\n```\n\n"
+
+
+def test_place_in_check_mode_writes_nothing(tmp_path: Path) -> None:
+    place = ev.Place(str(tmp_path / "evidence"), "dra_support")
+    assert place.save("x.yaml", {"a": 1}, write=False) == "evidence/dra_support/x.yaml"
+    assert place.note("t", None, None, [], write=False) == "evidence/dra_support/output.md"
+    assert not (tmp_path / "evidence").exists()
+
+
+@pytest.mark.parametrize("requirement, name", [("Bad-Id", "x"), ("", "x"), ("dra_support", "../gpu_sharing/x"),
+                                               ("dra_support", "/etc/passwd")])  # fmt: skip
+def test_place_refuses_to_write_elsewhere(tmp_path: Path, requirement: str, name: str) -> None:
+    with pytest.raises(ev.EvidenceError):
+        ev.Place(str(tmp_path), requirement).save(name, "x")
+    assert list(tmp_path.iterdir()) == []
