@@ -6,6 +6,9 @@ time-sliced or vGPU node by changing its labels and allocatable, and must put th
 
 from __future__ import annotations
 
+import difflib
+import json
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -71,3 +74,49 @@ def patched_node(k8s: Any, node: str, labels: Mapping[str, str | None], allocata
             core.patch_node_status(node, {"status": {
                 "capacity": {k: old_capacity.get(k) for k in allocatable},
                 "allocatable": {k: old_allocatable.get(k) for k in allocatable}}})
+
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+def check_line(status: str, required: bool, needs_hardware: bool, name: str) -> str:
+    """One check of a golden shape: "pass | required | <name>" (", needs hardware" after required)."""
+    return f"{status} | {'required' if required else 'optional'}{', needs hardware' if needs_hardware else ''} | {name}"
+
+
+def verify_shape(result: RequirementResult, run_dir: Path, requirement: str) -> dict[str, Any]:
+    """What a healthy run of a role must keep from one version of the role to the next: its status,
+    every check's name, status and kind, its evidence files and its lab notebook's steps (not the
+    observed values, nor anything naming the run)."""
+    run_id = run_dir.name
+    slug = run_id.lower()
+
+    def plain(text: str) -> str:
+        return text.replace(run_id, "<run-id>").replace(slug, "<run-id>")
+
+    notebook = run_dir / "evidence" / requirement / "output.md"
+    steps = [plain(line[3:]) for line in notebook.read_text("utf-8").splitlines() if line.startswith("## ")]
+    return {
+        "status": str(result.status),
+        "outcome": str(result.outcome),
+        "checks": [check_line(str(c.status), c.required, c.needs_hardware, plain(c.name)) for c in result.checks],
+        "evidence": sorted(plain(p) for p in result.evidence),
+        "notebook": steps,
+    }
+
+
+def assert_same_as_golden(result: RequirementResult, run_dir: Path, requirement: str) -> None:
+    """The healthy run's shape equals tests/lab/verify/golden/<requirement>.json (UPDATE_GOLDEN=1 rewrites it):
+    a role rewritten (its judgement moved into a filter, its tasks merged) must not change what it reports."""
+    shape = verify_shape(result, run_dir, requirement)
+    path = GOLDEN / f"{requirement}.json"
+    text = json.dumps(shape, indent=1, ensure_ascii=False) + "\n"
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, "utf-8")
+        return
+    assert path.is_file(), f"golden file {path} is missing; run with UPDATE_GOLDEN=1 to create it"
+    golden = json.loads(path.read_text("utf-8"))
+    assert shape == golden, "\n".join(difflib.unified_diff(
+        json.dumps(golden, indent=1, ensure_ascii=False).splitlines(), text.splitlines(),
+        f"golden/{requirement}.json", "this run", lineterm=""))  # fmt: skip

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from lab_breakers import assert_evidence, by_name, component_stopped, leftovers, summary
+from accel_lab import assert_same_as_golden
 
 pytestmark = pytest.mark.lab
 
@@ -22,6 +23,7 @@ GPUS = 16  # 2 simulated nodes x 8
 
 def test_metrics_exposed_collected_and_attributed(run_verify: Any, k8s: Any) -> None:
     result, run_dir = run_verify(REQ)
+    assert_same_as_golden(result, run_dir, REQ)
     checks = by_name(result)
     assert result.outcome == "passed", summary(result)
     for metric in ("DCGM_FI_DEV_GPU_UTIL (utilisation)", "DCGM_FI_DEV_FB_USED (memory used)"):

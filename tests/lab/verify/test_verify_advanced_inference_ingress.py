@@ -28,6 +28,7 @@ import yaml
 from kubernetes import client
 
 from harness.results import Check, RequirementResult
+from accel_lab import assert_same_as_golden
 
 pytestmark = pytest.mark.lab
 
@@ -90,6 +91,7 @@ def _delete_crds(ext: Any, names: list[str]) -> None:
 def test_expected_outcome_on_this_lab_no_gaie_implementation(run_verify: Any, k8s: Any) -> None:
     """NOT a pass: the exact outcome expected on the simulated lab, which has no GAIE implementation."""
     result, run_dir = run_verify(REQ)
+    assert_same_as_golden(result, run_dir, REQ)
     checks = by_name(result)
     assert result.outcome == "failed"
     assert checks[POOL_CRD_CHECK].status == "fail" and checks[POOL_CRD_CHECK].observed == "not installed"

@@ -19,6 +19,7 @@ from kubernetes import client
 from harness.results import Check, RequirementResult
 from harness.simlab.status import read_components
 from lab_fixtures import REPO, INVENTORY, run_playbook, tail
+from accel_lab import assert_same_as_golden
 
 pytestmark = pytest.mark.lab
 
@@ -36,6 +37,7 @@ def leftover_namespaces(k8s: Any) -> list[str]:
 
 def test_healthy_gateway_splits_and_matches_headers(run_verify: Any, k8s: Any) -> None:
     result, run_dir = run_verify(REQ)
+    assert_same_as_golden(result, run_dir, REQ)
     checks = by_name(result)
     assert result.outcome == "passed", [(c.name, c.status, c.observed) for c in result.checks]
     for name in ("CRD gateways.gateway.networking.k8s.io is Established", "GatewayClass is Accepted",

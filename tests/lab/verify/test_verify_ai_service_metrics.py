@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from lab_breakers import assert_evidence, by_name, leftovers, summary
+from accel_lab import assert_same_as_golden
 
 pytestmark = pytest.mark.lab
 
@@ -21,6 +22,7 @@ REQ = "ai_service_metrics"
 
 def test_workload_metrics_discovered_collected_and_follow_traffic(run_verify: Any, k8s: Any) -> None:
     result, run_dir = run_verify(REQ)
+    assert_same_as_golden(result, run_dir, REQ)
     checks = by_name(result)
     assert result.outcome == "passed", summary(result)
     for name in ("Prometheus discovers the workload", "Workload metric collected with the namespace label",

@@ -13,6 +13,7 @@ import pytest
 from kubernetes import client
 
 from harness.results import Check, RequirementResult
+from accel_lab import assert_same_as_golden
 
 pytestmark = pytest.mark.lab
 
@@ -32,6 +33,7 @@ def leftover_namespaces(k8s: Any) -> list[str]:
 
 def test_prefill_and_decode_run_apart_on_gpu_nodes(run_verify: Any, k8s: Any) -> None:
     result, run_dir = run_verify(REQ)
+    assert_same_as_golden(result, run_dir, REQ)
     checks = by_name(result)
     assert result.outcome == "incomplete", [(c.name, c.status, c.observed) for c in result.checks]
     for name in SIMULATABLE:

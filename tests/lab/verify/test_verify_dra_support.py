@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from accel_lab import assert_evidence, assert_only_hardware_missing, by_name, leftover_namespaces, summary
+from accel_lab import assert_evidence, assert_only_hardware_missing, by_name, leftover_namespaces, summary, assert_same_as_golden
 
 pytestmark = pytest.mark.lab
 
@@ -23,6 +23,7 @@ CHECKLIST = "v1.35"
 
 def test_healthy_lab_allocates_a_claim(run_verify: Any, k8s: Any) -> None:
     result, run_dir = run_verify(REQ, checklist=CHECKLIST)
+    assert_same_as_golden(result, run_dir, REQ)
     checks = by_name(result)
     assert_only_hardware_missing(result)
     for name in ("resource.k8s.io/v1 is served",

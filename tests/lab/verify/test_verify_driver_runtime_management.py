@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from accel_lab import assert_evidence, assert_only_hardware_missing, by_name, summary
+from accel_lab import assert_evidence, assert_only_hardware_missing, by_name, summary, assert_same_as_golden
 
 pytestmark = pytest.mark.lab
 
@@ -23,6 +23,7 @@ CONSISTENT = "DRA attributes and node labels advertise the same versions (at the
 def test_healthy_nodes_advertise_consistent_versions(run_verify: Any, lab: Any) -> None:
     driver = str(lab.vars.get("sim_lab_gpu_driver_version", "580.95.05"))
     result, run_dir = run_verify(REQ, verify_driver_runtime_management_expected_driver_version=driver)
+    assert_same_as_golden(result, run_dir, REQ)
     checks = by_name(result)
     assert_only_hardware_missing(result)
     for name in ("Accelerator nodes are found", "Every accelerator node advertises its driver version",

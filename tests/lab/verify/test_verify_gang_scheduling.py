@@ -14,6 +14,7 @@ import pytest
 from kubernetes import client
 
 from lab_breakers import assert_evidence, by_name, component_stopped, leftovers, summary
+from accel_lab import assert_same_as_golden
 
 pytestmark = pytest.mark.lab
 
@@ -34,6 +35,7 @@ def leftover_queues(k8s: Any) -> list[str]:
 
 def test_positive_and_negative_gang_scheduling(run_verify: Any, k8s: Any) -> None:
     result, run_dir = run_verify(REQ)
+    assert_same_as_golden(result, run_dir, REQ)
     checks = by_name(result)
     assert result.outcome == "passed", summary(result)
     for name in (POS_ADMITTED,

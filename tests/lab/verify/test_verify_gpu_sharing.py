@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from accel_lab import (assert_evidence, assert_only_hardware_missing, by_name, leftover_namespaces, patched_node,
-                       summary)
+                       summary, assert_same_as_golden)
 
 pytestmark = pytest.mark.lab
 
@@ -38,6 +38,7 @@ def test_lab_without_sharing_fails(run_verify: Any, k8s: Any) -> None:
 def test_time_sliced_node_shares_its_gpus(run_verify: Any, k8s: Any) -> None:
     with patched_node(k8s, "sim-gpu-0", TIME_SLICED, {"nvidia.com/gpu": "32"}):
         result, run_dir = run_verify(REQ)
+        assert_same_as_golden(result, run_dir, REQ)
     checks = by_name(result)
     assert_only_hardware_missing(result)
     assert checks[ADVERTISED].status == "pass"

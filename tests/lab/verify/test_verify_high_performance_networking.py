@@ -17,6 +17,7 @@ import pytest
 from kubernetes import client
 
 from harness.results import Check, RequirementResult
+from accel_lab import assert_same_as_golden
 
 pytestmark = pytest.mark.lab
 
@@ -97,6 +98,7 @@ def test_lab_without_nics_fails(run_verify: Any, k8s: Any) -> None:
 def test_fake_nic_passes_the_simulatable_checks(run_verify: Any, fake_nic: Any, k8s: Any) -> None:
     fake_nic(True)
     result, run_dir = run_verify(REQ)
+    assert_same_as_golden(result, run_dir, REQ)
     checks = by_name(result)
     assert result.outcome == "incomplete", [(c.name, c.status, c.observed) for c in result.checks]
     for name in SIMULATABLE:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from lab_breakers import assert_evidence, by_name, leftovers, summary
+from accel_lab import assert_same_as_golden
 
 pytestmark = pytest.mark.lab
 
@@ -20,6 +21,7 @@ REQ = "pod_autoscaling"
 
 def test_hpa_scales_up_and_down_on_gpu_utilisation(run_verify: Any, k8s: Any) -> None:
     result, run_dir = run_verify(REQ)
+    assert_same_as_golden(result, run_dir, REQ)
     checks = by_name(result)
     assert result.outcome == "passed", summary(result)
     for name in ("Custom metrics API served", "GPU Deployment available", "HPA reads the custom metric",

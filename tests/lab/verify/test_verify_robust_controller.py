@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from lab_breakers import assert_evidence, by_name, component_stopped, leftovers, summary
+from accel_lab import assert_same_as_golden
 
 pytestmark = pytest.mark.lab
 
@@ -21,6 +22,7 @@ REQ = "robust_controller"
 
 def test_operator_runs_rejects_invalid_and_reconciles(run_verify: Any, k8s: Any) -> None:
     result, run_dir = run_verify(REQ)
+    assert_same_as_golden(result, run_dir, REQ)
     checks = by_name(result)
     assert result.outcome == "passed", summary(result)
     for name in ("Operator running", "Operator CRDs established", "Webhook rejects an invalid RayCluster",

@@ -25,7 +25,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from accel_lab import assert_evidence, assert_only_hardware_missing, by_name, leftover_namespaces, summary
+from accel_lab import assert_evidence, assert_only_hardware_missing, by_name, leftover_namespaces, summary, assert_same_as_golden
 from node_breakers import leaky_runtime
 
 pytestmark = pytest.mark.lab
@@ -40,6 +40,7 @@ HARDWARE = "A container with an accelerator sees exactly the ones allocated to i
 
 def test_healthy_lab_isolates_accelerators(run_verify: Any, k8s: Any) -> None:
     result, run_dir = run_verify(REQ)
+    assert_same_as_golden(result, run_dir, REQ)
     checks = by_name(result)
     assert_only_hardware_missing(result)
     for name in ("DRA: DeviceClass gpu.nvidia.com exists and driver gpu.nvidia.com publishes devices",

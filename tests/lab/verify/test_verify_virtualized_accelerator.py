@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from accel_lab import (assert_evidence, assert_only_hardware_missing, by_name, leftover_namespaces, patched_node,
-                       summary)
+                       summary, assert_same_as_golden)
 
 pytestmark = pytest.mark.lab
 
@@ -36,6 +36,7 @@ def test_lab_without_vgpu_fails(run_verify: Any, k8s: Any) -> None:
 def test_labelled_vgpu_node_runs_a_pod(run_verify: Any, k8s: Any) -> None:
     with patched_node(k8s, "sim-gpu-1", VGPU):
         result, run_dir = run_verify(REQ)
+        assert_same_as_golden(result, run_dir, REQ)
     checks = by_name(result)
     assert_only_hardware_missing(result)
     assert checks[HOST_DRIVER].status == "pass" and "580.95.02" in checks[HOST_DRIVER].observed

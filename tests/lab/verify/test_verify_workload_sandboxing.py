@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from accel_lab import assert_evidence, by_name, leftover_namespaces, summary
+from accel_lab import assert_evidence, by_name, leftover_namespaces, summary, assert_same_as_golden
 from node_breakers import built_runc, node_reconfigured
 
 pytestmark = pytest.mark.lab
@@ -30,6 +30,7 @@ ISOLATION = "The sandboxed pod runs on its own kernel, not the node's"
 
 def test_gvisor_pod_runs_on_its_own_kernel(run_verify: Any, k8s: Any) -> None:
     result, run_dir = run_verify(REQ)
+    assert_same_as_golden(result, run_dir, REQ)
     checks = by_name(result)
     assert result.outcome == "passed", summary(result)
     assert "gvisor (handler runsc)" in checks[EXISTS].observed
