@@ -49,3 +49,20 @@ def test_parent_conditions_pick_the_named_parent(plugin: ModuleType) -> None:
 def test_condition_summary(plugin: ModuleType) -> None:
     assert plugin.condition_summary(GATEWAY) == "Accepted=True (Accepted), Programmed=False (Pending)"
     assert plugin.condition_summary({}) == ""
+
+
+def test_items_with_condition_reads_a_looped_k8s_info(plugin: ModuleType) -> None:
+    def crd(established: str) -> dict[str, Any]:
+        return {"resources": [{"status": {"conditions": [{"type": "NamesAccepted", "status": "True"},
+                                                         {"type": "Established", "status": established}]}}]}  # fmt: skip
+
+    results = [{"item": "rayclusters.ray.io", **crd("True")}, {"item": "rayjobs.ray.io", **crd("False")},
+               {"item": "rayservices.ray.io", "resources": []}]  # fmt: skip
+    assert plugin.items_with_condition(results, "Established") == ["rayclusters.ray.io"]
+    assert plugin.items_with_condition(results, "Established", "False") == ["rayjobs.ray.io"]
+    assert plugin.items_with_condition(None, "Established") == []
+
+
+def test_label_values_with_a_default(plugin: ModuleType) -> None:
+    pods = [{"metadata": {"labels": {"ray.io/node-type": "head"}}}, {"metadata": {}}, {"metadata": {"labels": {"a": "b"}}}]
+    assert plugin.label_values(pods, "ray.io/node-type", "?") == ["head", "?", "?"]

@@ -75,3 +75,15 @@ def test_prometheus_that_does_not_answer_fails() -> None:
 def test_truncate_is_jinjas() -> None:
     assert mx.truncate("a" * 305) == "a" * 305  # within the leeway
     assert mx.truncate("word " * 100) == ("word " * 100)[:297].rsplit(" ", 1)[0] + "..."
+
+
+def test_scrape_targets_of_one_namespace() -> None:
+    answer = {"data": {"activeTargets": [
+        {"scrapeUrl": "http://10.250.0.5:8000/metrics", "health": "up", "lastError": "", "labels": {"namespace": "ns1"}},
+        {"scrapeUrl": "http://10.250.0.6:9999/metrics", "health": "down", "lastError": "connection refused",
+         "labels": {"namespace": "ns1"}},
+        {"scrapeUrl": "http://10.250.0.7:8000/metrics", "health": "up", "lastError": "", "labels": {"namespace": "other"}},
+    ]}}  # fmt: skip
+    assert mx.scrape_targets(answer, "ns1") == ["http://10.250.0.5:8000/metrics health=up",
+                                                "http://10.250.0.6:9999/metrics health=down error=connection refused"]  # fmt: skip
+    assert mx.scrape_targets({}, "ns1") == [] and mx.scrape_targets(None, "ns1") == []

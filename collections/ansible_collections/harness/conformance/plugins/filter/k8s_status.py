@@ -9,6 +9,9 @@
   route's (or InferencePool's) ``status.parents`` entry for that parent (any parent when the name
   is empty).
 - ``conditions | harness.conformance.condition_summary`` → ``'Accepted=True (Accepted), ...'``.
+- ``looped.results | harness.conformance.items_with_condition('Established')`` → the loop items of a
+  looped ``k8s_info`` whose (first) object has the condition ``'True'``.
+- ``objs | harness.conformance.label_values('ray.io/node-type', '?')`` → each object's value of a label.
 """
 
 from __future__ import annotations
@@ -33,6 +36,16 @@ def condition(obj: Any, kind: str) -> str:
 
 def with_condition(objs: Any, kind: str, status: str = "True") -> list[Any]:
     return [o for o in objs or [] if condition(o, kind) == status]
+
+
+def items_with_condition(results: Any, kind: str, status: str = "True") -> list[Any]:
+    """The ``item`` of each result of a looped k8s_info whose first object has the condition."""
+    return [r.get("item") for r in results or [] if isinstance(r, dict)
+            and condition((r.get("resources") or [{}])[0], kind) == status]  # fmt: skip
+
+
+def label_values(objs: Any, key: str, default: str = "") -> list[str]:
+    return [str(((o.get("metadata") or {}).get("labels") or {}).get(key, default)) for o in objs or [] if isinstance(o, dict)]
 
 
 def parent_conditions(obj: Any, parent: str = "") -> dict[str, str]:
@@ -72,4 +85,6 @@ class FilterModule:
             "parent_conditions": parent_conditions,
             "parent_reasons": parent_reasons,
             "condition_summary": condition_summary,
+            "items_with_condition": items_with_condition,
+            "label_values": label_values,
         }

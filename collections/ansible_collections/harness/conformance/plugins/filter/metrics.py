@@ -8,6 +8,8 @@
 - ``prometheus_counts`` / ``prometheus_checks``: the series per metric name in a
   ``count by (__name__)`` query result, and whether the required and the other metrics are there.
 
+- ``scrape_targets``: Prometheus's active targets of one namespace, one line each (``verify_ai_service_metrics``).
+
 A metric's ``required`` defaults to true.
 """
 
@@ -106,6 +108,14 @@ def prometheus_checks(counts: dict[str, int], metrics: list[dict[str, Any]], ans
     ]  # fmt: skip
 
 
+def scrape_targets(answer: dict[str, Any] | None, namespace: str) -> list[str]:
+    """``<scrapeUrl> health=<health>[ error=<lastError>]`` of each active target (``/api/v1/targets``)
+    whose ``namespace`` label is the given one."""
+    targets = ((answer or {}).get("data") or {}).get("activeTargets") or []
+    return [f"{t.get('scrapeUrl')} health={t.get('health')}" + (f" error={t['lastError']}" if t.get("lastError") else "")
+            for t in targets if (t.get("labels") or {}).get("namespace", "") == namespace]  # fmt: skip
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -113,4 +123,5 @@ class FilterModule:
             "exporter_checks": exporter_checks,
             "prometheus_counts": prometheus_counts,
             "prometheus_checks": prometheus_checks,
+            "scrape_targets": scrape_targets,
         }
