@@ -66,3 +66,12 @@ def test_items_with_condition_reads_a_looped_k8s_info(plugin: ModuleType) -> Non
 def test_label_values_with_a_default(plugin: ModuleType) -> None:
     pods = [{"metadata": {"labels": {"ray.io/node-type": "head"}}}, {"metadata": {}}, {"metadata": {"labels": {"a": "b"}}}]
     assert plugin.label_values(pods, "ray.io/node-type", "?") == ["head", "?", "?"]
+
+
+def test_condition_lines_for_evidence(plugin: ModuleType) -> None:
+    apis = [{"metadata": {"name": "v1beta2.custom.metrics.k8s.io"},
+             "status": {"conditions": [{"type": "Available", "status": "True", "message": "all checks passed"}]}},
+            {"metadata": {"name": "v1beta1.custom.metrics.k8s.io"}, "status": {"conditions": [{"type": "Available", "status": "False"}]}},
+            {"metadata": {"name": "no-status"}}]  # fmt: skip
+    assert plugin.condition_lines(apis, "Available") == ["v1beta2.custom.metrics.k8s.io Available=True all checks passed",
+                                                         "v1beta1.custom.metrics.k8s.io Available=False "]  # fmt: skip

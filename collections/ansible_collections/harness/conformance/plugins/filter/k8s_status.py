@@ -12,6 +12,8 @@
 - ``looped.results | harness.conformance.items_with_condition('Established')`` → the loop items of a
   looped ``k8s_info`` whose (first) object has the condition ``'True'``.
 - ``objs | harness.conformance.label_values('ray.io/node-type', '?')`` → each object's value of a label.
+- ``objs | harness.conformance.condition_lines('Available')`` → ``'<name> Available=<status> <message>'``
+  for each object that has the condition (evidence).
 """
 
 from __future__ import annotations
@@ -46,6 +48,11 @@ def items_with_condition(results: Any, kind: str, status: str = "True") -> list[
 
 def label_values(objs: Any, key: str, default: str = "") -> list[str]:
     return [str(((o.get("metadata") or {}).get("labels") or {}).get(key, default)) for o in objs or [] if isinstance(o, dict)]
+
+
+def condition_lines(objs: Any, kind: str) -> list[str]:
+    return [f"{(o.get('metadata') or {}).get('name')} {kind}={c.get('status')} {c.get('message', '')}"
+            for o in objs or [] for c in _conditions(o) if c.get("type") == kind]  # fmt: skip
 
 
 def parent_conditions(obj: Any, parent: str = "") -> dict[str, str]:
@@ -87,4 +94,5 @@ class FilterModule:
             "condition_summary": condition_summary,
             "items_with_condition": items_with_condition,
             "label_values": label_values,
+            "condition_lines": condition_lines,
         }
