@@ -75,3 +75,10 @@ def test_condition_lines_for_evidence(plugin: ModuleType) -> None:
             {"metadata": {"name": "no-status"}}]  # fmt: skip
     assert plugin.condition_lines(apis, "Available") == ["v1beta2.custom.metrics.k8s.io Available=True all checks passed",
                                                          "v1beta1.custom.metrics.k8s.io Available=False "]  # fmt: skip
+
+
+def test_labels_missing_names_absent_and_changed_labels(plugin: ModuleType) -> None:
+    job = {"metadata": {"labels": {"harness.dev/run-id": "r1", "kueue.x-k8s.io/queue-name": "other"}}}
+    expected = {"harness.dev/run-id": "r1", "kueue.x-k8s.io/queue-name": "lq", "team": "a"}
+    assert plugin.labels_missing(job, expected) == ["kueue.x-k8s.io/queue-name", "team"]
+    assert plugin.labels_missing({}, {"a": "1"}) == ["a"] and plugin.labels_missing(job, {}) == []

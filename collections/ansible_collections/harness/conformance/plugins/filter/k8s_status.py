@@ -14,6 +14,8 @@
 - ``objs | harness.conformance.label_values('ray.io/node-type', '?')`` → each object's value of a label.
 - ``objs | harness.conformance.condition_lines('Available')`` → ``'<name> Available=<status> <message>'``
   for each object that has the condition (evidence).
+- ``obj | harness.conformance.labels_missing(expected)`` → the keys of ``expected`` whose value the
+  object's labels do not carry.
 """
 
 from __future__ import annotations
@@ -53,6 +55,11 @@ def label_values(objs: Any, key: str, default: str = "") -> list[str]:
 def condition_lines(objs: Any, kind: str) -> list[str]:
     return [f"{(o.get('metadata') or {}).get('name')} {kind}={c.get('status')} {c.get('message', '')}"
             for o in objs or [] for c in _conditions(o) if c.get("type") == kind]  # fmt: skip
+
+
+def labels_missing(obj: Any, expected: dict[str, Any]) -> list[str]:
+    have = ((obj.get("metadata") or {}).get("labels") or {}) if isinstance(obj, dict) else {}
+    return [k for k, v in (expected or {}).items() if have.get(k) != v]
 
 
 def parent_conditions(obj: Any, parent: str = "") -> dict[str, str]:
@@ -95,4 +102,5 @@ class FilterModule:
             "items_with_condition": items_with_condition,
             "label_values": label_values,
             "condition_lines": condition_lines,
+            "labels_missing": labels_missing,
         }
