@@ -82,3 +82,20 @@ def test_labels_missing_names_absent_and_changed_labels(plugin: ModuleType) -> N
     expected = {"harness.dev/run-id": "r1", "kueue.x-k8s.io/queue-name": "lq", "team": "a"}
     assert plugin.labels_missing(job, expected) == ["kueue.x-k8s.io/queue-name", "team"]
     assert plugin.labels_missing({}, {"a": "1"}) == ["a"] and plugin.labels_missing(job, {}) == []
+
+
+def test_object_refs_namespaced_and_cluster_scoped(plugin: ModuleType) -> None:
+    objs = [{"metadata": {"name": "cluster-autoscaler", "namespace": "kube-system"}}, {"metadata": {"name": "gpu-pool"}}]
+    assert plugin.object_refs(objs, "Deployment") == ["Deployment kube-system/cluster-autoscaler", "Deployment gpu-pool"]
+    assert plugin.object_refs(None, "Deployment") == []
+
+
+def test_ready_node_units_skips_cordoned_and_not_ready_nodes(plugin: ModuleType) -> None:
+    def node(name: str, ready: str = "True", units: str | None = "8", cordoned: bool = False) -> dict[str, Any]:
+        return {"metadata": {"name": name}, "spec": {"unschedulable": True} if cordoned else {},
+                "status": {"allocatable": {"nvidia.com/gpu": units} if units else {},
+                           "conditions": [{"type": "Ready", "status": ready}]}}  # fmt: skip
+
+    nodes = [node("a"), node("b", ready="False"), node("c", cordoned=True), node("d", units=None), node("e", units="4")]
+    assert plugin.ready_node_units(nodes, "nvidia.com/gpu") == [{"name": "a", "gpus": 8}, {"name": "d", "gpus": 0},
+                                                               {"name": "e", "gpus": 4}]  # fmt: skip

@@ -16,6 +16,10 @@
   for each object that has the condition (evidence).
 - ``obj | harness.conformance.labels_missing(expected)`` → the keys of ``expected`` whose value the
   object's labels do not carry.
+- ``objs | harness.conformance.object_refs('Deployment')`` → ``'Deployment <namespace>/<name>'`` (or
+  ``'<kind> <name>'`` for a cluster-scoped object).
+- ``nodes | harness.conformance.ready_node_units('nvidia.com/gpu')`` → ``{name, gpus}`` of each
+  schedulable Ready node, with its allocatable units of the resource.
 """
 
 from __future__ import annotations
@@ -62,6 +66,31 @@ def labels_missing(obj: Any, expected: dict[str, Any]) -> list[str]:
     return [k for k, v in (expected or {}).items() if have.get(k) != v]
 
 
+def object_refs(objs: Any, kind: str) -> list[str]:
+    out = []
+    for o in objs or []:
+        meta = o.get("metadata") or {}
+        ns = meta.get("namespace")
+        out.append(f"{kind} {ns}/{meta.get('name')}" if ns else f"{kind} {meta.get('name')}")
+    return out
+
+
+def _units(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        try:
+            return int(float(value))
+        except (TypeError, ValueError):
+            return 0
+
+
+def ready_node_units(nodes: Any, resource: str) -> list[dict[str, Any]]:
+    return [{"name": (n.get("metadata") or {}).get("name"),
+             "gpus": _units(((n.get("status") or {}).get("allocatable") or {}).get(resource, "0"))}
+            for n in nodes or [] if not (n.get("spec") or {}).get("unschedulable") and condition(n, "Ready") == "True"]  # fmt: skip
+
+
 def parent_conditions(obj: Any, parent: str = "") -> dict[str, str]:
     """Conditions of the status.parents entry whose parentRef names ``parent``."""
     status = obj.get("status") if isinstance(obj, dict) else None
@@ -103,4 +132,6 @@ class FilterModule:
             "label_values": label_values,
             "condition_lines": condition_lines,
             "labels_missing": labels_missing,
+            "object_refs": object_refs,
+            "ready_node_units": ready_node_units,
         }
