@@ -99,3 +99,10 @@ def test_ready_node_units_skips_cordoned_and_not_ready_nodes(plugin: ModuleType)
     nodes = [node("a"), node("b", ready="False"), node("c", cordoned=True), node("d", units=None), node("e", units="4")]
     assert plugin.ready_node_units(nodes, "nvidia.com/gpu") == [{"name": "a", "gpus": 8}, {"name": "d", "gpus": 0},
                                                                {"name": "e", "gpus": 4}]  # fmt: skip
+
+
+def test_nodes_with_units(plugin: ModuleType) -> None:
+    nodes = [{"metadata": {"name": "gpu"}, "status": {"allocatable": {"nvidia.com/gpu": "8"}}},
+             {"metadata": {"name": "zero"}, "status": {"allocatable": {"nvidia.com/gpu": "0"}}},
+             {"metadata": {"name": "cpu"}, "status": {}}]  # fmt: skip
+    assert plugin.nodes_with_units(nodes, "nvidia.com/gpu") == ["gpu"]

@@ -20,6 +20,8 @@
   ``'<kind> <name>'`` for a cluster-scoped object).
 - ``nodes | harness.conformance.ready_node_units('nvidia.com/gpu')`` → ``{name, gpus}`` of each
   schedulable Ready node, with its allocatable units of the resource.
+- ``nodes | harness.conformance.nodes_with_units('nvidia.com/gpu')`` → the names of the nodes with
+  allocatable units of the resource.
 """
 
 from __future__ import annotations
@@ -91,6 +93,11 @@ def ready_node_units(nodes: Any, resource: str) -> list[dict[str, Any]]:
             for n in nodes or [] if not (n.get("spec") or {}).get("unschedulable") and condition(n, "Ready") == "True"]  # fmt: skip
 
 
+def nodes_with_units(nodes: Any, resource: str) -> list[str]:
+    return [(n.get("metadata") or {}).get("name") for n in nodes or []
+            if _units(((n.get("status") or {}).get("allocatable") or {}).get(resource, "0")) > 0]  # fmt: skip
+
+
 def parent_conditions(obj: Any, parent: str = "") -> dict[str, str]:
     """Conditions of the status.parents entry whose parentRef names ``parent``."""
     status = obj.get("status") if isinstance(obj, dict) else None
@@ -134,4 +141,5 @@ class FilterModule:
             "labels_missing": labels_missing,
             "object_refs": object_refs,
             "ready_node_units": ready_node_units,
+            "nodes_with_units": nodes_with_units,
         }
