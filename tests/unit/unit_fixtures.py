@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import os
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -216,7 +217,12 @@ COLLECTION = Path(__file__).resolve().parents[2] / "collections/ansible_collecti
 
 
 def load_plugin(kind: str, name: str) -> ModuleType:
-    """The collection's plugin ``plugins/<kind>/<name>.py`` (kind: filter, modules), imported from its file."""
+    """The collection's plugin ``plugins/<kind>/<name>.py`` (kind: filter, modules), imported from its file.
+
+    Its imports of ``ansible_collections.harness.conformance.plugins.module_utils`` resolve to this
+    checkout (``collections/`` joins the ``ansible_collections`` namespace package on sys.path)."""
+    if str(COLLECTION.parents[2]) not in sys.path:
+        sys.path.append(str(COLLECTION.parents[2]))
     spec = importlib.util.spec_from_file_location(f"harness_{name}_{kind}", COLLECTION / "plugins" / kind / f"{name}.py")
     assert spec and spec.loader
     mod = importlib.util.module_from_spec(spec)

@@ -13,17 +13,12 @@ from typing import Any
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.harness.conformance.plugins.module_utils.evidence_files import EvidenceError, Place
-
-ARGUMENT_SPEC: dict[str, Any] = dict(
-    evidence_dir=dict(type="path", required=True),
-    requirement=dict(type="str", required=True),
-    file=dict(type="str"),
-    data=dict(type="raw"),
-    title=dict(type="str"),
-    command=dict(type="str"),
-    output=dict(type="raw"),
-    checks=dict(type="list", elements="dict", default=[]),
+from ansible_collections.harness.conformance.plugins.module_utils.evidence_files import (
+    ARGUMENT_SPEC,
+    REQUIRED_BY,
+    REQUIRED_ONE_OF,
+    EvidenceError,
+    Place,
 )
 
 
@@ -38,7 +33,7 @@ class ActionModule(ActionBase):
                 module_name="harness.conformance.evidence", module_args=self._task.args, task_vars=task_vars))  # fmt: skip
             return result
         _, args = self.validate_argument_spec(
-            argument_spec=ARGUMENT_SPEC, required_one_of=[("file", "title")], required_by={"file": ("data",)}
+            argument_spec=ARGUMENT_SPEC, required_one_of=REQUIRED_ONE_OF, required_by=REQUIRED_BY
         )
         write = not self._task.check_mode
         try:

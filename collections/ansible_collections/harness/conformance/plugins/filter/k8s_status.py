@@ -28,6 +28,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ansible_collections.harness.conformance.plugins.module_utils.quantities import to_int
+
 
 def _conditions(obj: Any) -> list[dict[str, Any]]:
     if not isinstance(obj, dict):
@@ -77,25 +79,16 @@ def object_refs(objs: Any, kind: str) -> list[str]:
     return out
 
 
-def _units(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        try:
-            return int(float(value))
-        except (TypeError, ValueError):
-            return 0
-
 
 def ready_node_units(nodes: Any, resource: str) -> list[dict[str, Any]]:
     return [{"name": (n.get("metadata") or {}).get("name"),
-             "gpus": _units(((n.get("status") or {}).get("allocatable") or {}).get(resource, "0"))}
+             "gpus": to_int(((n.get("status") or {}).get("allocatable") or {}).get(resource, "0"))}
             for n in nodes or [] if not (n.get("spec") or {}).get("unschedulable") and condition(n, "Ready") == "True"]  # fmt: skip
 
 
 def nodes_with_units(nodes: Any, resource: str) -> list[str]:
     return [(n.get("metadata") or {}).get("name") for n in nodes or []
-            if _units(((n.get("status") or {}).get("allocatable") or {}).get(resource, "0")) > 0]  # fmt: skip
+            if to_int(((n.get("status") or {}).get("allocatable") or {}).get(resource, "0")) > 0]  # fmt: skip
 
 
 def parent_conditions(obj: Any, parent: str = "") -> dict[str, str]:

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ansible_collections.harness.conformance.plugins.module_utils.quantities import to_int
+
 DOCUMENTATION = r"""
 name: dra_allocations
 short_description: The accelerators the secure-access test pods were given, and the judgement of their isolation
@@ -40,15 +42,6 @@ options:
 DRA_PODS = ["dra-pos-a", "dra-pos-b", "dra-multi", "dra-neg"]
 CLAIMED = ["dra-pos-a", "dra-pos-b", "dra-multi"]
 
-
-def _int(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        try:
-            return int(float(value))
-        except (TypeError, ValueError):
-            return 0
 
 
 def _identities(slices: list[dict[str, Any]], attribute: str) -> dict[str, str]:
@@ -158,14 +151,14 @@ def dra_isolation_checks(d: dict[str, dict[str, Any]], pods: dict[str, dict[str,
 def unit_usage(nodes: list[dict[str, Any]], pods: list[dict[str, Any]] | None, resource: str) -> dict[str, dict[str, int]]:
     """Per node, allocatable and requested units of an extended resource (admission copies an extended
     resource's limit into its request, so requests are what count)."""
-    out = {n["metadata"]["name"]: {"allocatable": _int(((n.get("status") or {}).get("allocatable") or {}).get(resource, "0")),
+    out = {n["metadata"]["name"]: {"allocatable": to_int(((n.get("status") or {}).get("allocatable") or {}).get(resource, "0")),
                                    "requested": 0} for n in nodes or []}  # fmt: skip
     for p in pods or []:
         node = (p.get("spec") or {}).get("nodeName", "")
         if node not in out:
             continue
         for c in p["spec"].get("containers") or []:
-            out[node]["requested"] += _int(((c.get("resources") or {}).get("requests") or {}).get(resource, "0"))
+            out[node]["requested"] += to_int(((c.get("resources") or {}).get("requests") or {}).get(resource, "0"))
     return out
 
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ansible_collections.harness.conformance.plugins.module_utils.quantities import to_int
+
 DOCUMENTATION = r"""
 name: sharing_mechanisms
 short_description: The GPU sharing mechanisms a cluster advertises, and their judgement into checks
@@ -44,20 +46,10 @@ options:
 """
 
 
-def _int(value: Any) -> int:
-    """As Jinja's int filter: a number, or 0 when the text is none."""
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        try:
-            return int(float(value))
-        except (TypeError, ValueError):
-            return 0
-
 
 def _replicas(name: str, labels: dict[str, Any], alloc: dict[str, Any], src: dict[str, Any]) -> dict[str, Any] | None:
     strategy = labels.get(src["strategy_label"], "")
-    replicas = _int(labels.get(src["replicas_label"], "1"))
+    replicas = to_int(labels.get(src["replicas_label"], "1"))
     if strategy not in src["strategies"] or replicas <= 1:
         return None
     res = str(src["resource"])
@@ -67,16 +59,16 @@ def _replicas(name: str, labels: dict[str, Any], alloc: dict[str, Any], src: dic
         "replicas": replicas,
         "gpus": str(labels.get(src["count_label"], "")),
         "resource": shared if shared in alloc else res,
-        "allocatable": _int(alloc.get(shared, alloc.get(res, "0"))),
+        "allocatable": to_int(alloc.get(shared, alloc.get(res, "0"))),
     }
 
 
 def _mig(labels: dict[str, Any], alloc: dict[str, Any], src: dict[str, Any]) -> dict[str, int]:
     pattern = re.compile(str(src["mig_resource_pattern"]))
-    mig = {k: _int(v) for k, v in alloc.items() if pattern.match(k) and _int(v) > 0}
+    mig = {k: to_int(v) for k, v in alloc.items() if pattern.match(k) and to_int(v) > 0}
     product = labels.get(src["product_label"], "")
     if labels.get(src["mig_strategy_label"], "") == "single" and "-MIG-" in product:
-        mig[f"{src['resource']} (MIG single: {product})"] = _int(alloc.get(src["resource"], "0"))
+        mig[f"{src['resource']} (MIG single: {product})"] = to_int(alloc.get(src["resource"], "0"))
     return mig
 
 
@@ -137,7 +129,7 @@ def sharing_checks(found: dict[str, dict[str, Any]], sources: dict[str, Any]) ->
     for name, r in found["replicas"].items():
         if not r["gpus"]:
             unknown.append(name)
-        elif r["allocatable"] == _int(r["gpus"]) * r["replicas"]:
+        elif r["allocatable"] == to_int(r["gpus"]) * r["replicas"]:
             ok.append(f"{name}: {r['gpus']} GPUs x {r['replicas']} = {r['allocatable']} {r['resource']}")
         else:
             bad.append(f"{name}: {r['allocatable']} {r['resource']}, expected {r['gpus']} x {r['replicas']}")

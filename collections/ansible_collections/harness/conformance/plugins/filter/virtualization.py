@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ansible_collections.harness.conformance.plugins.module_utils.quantities import to_int
+
 DOCUMENTATION = r"""
 name: virtual_gpus
 short_description: The virtual GPUs a cluster advertises, the test pod's target, and their judgement into checks
@@ -47,15 +49,6 @@ options:
 """
 
 
-def _int(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        try:
-            return int(float(value))
-        except (TypeError, ValueError):
-            return 0
-
 
 def _brand(device: dict[str, Any], names: tuple[str, str]) -> str:
     brand = ""
@@ -75,7 +68,7 @@ def virtual_gpus(nodes: list[dict[str, Any]], slices: list[dict[str, Any]] | Non
         out["labelled"][node["metadata"]["name"]] = {
             "host_driver": labels.get(sources["host_driver_label"], ""),
             "product": labels.get(sources["product_label"], ""),
-            "allocatable": _int(((node.get("status") or {}).get("allocatable") or {}).get(sources["resource"], "0")),
+            "allocatable": to_int(((node.get("status") or {}).get("allocatable") or {}).get(sources["resource"], "0")),
         }
     names = (str(sources["brand_attribute"]), f"{sources['dra_driver']}/{sources['brand_attribute']}")
     pattern = re.compile(str(sources["brand_pattern"]))

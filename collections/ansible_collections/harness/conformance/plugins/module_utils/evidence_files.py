@@ -24,6 +24,20 @@ _REQUIREMENT_ID = re.compile(r"[a-z][a-z0-9_]*")
 _STATUS_MARK = {"pass": "✓", "fail": "✗", "error": "!", "skip": "-"}
 NOTEBOOK = "output.md"
 
+#: the options of harness.conformance.evidence (module and action plugin)
+ARGUMENT_SPEC: dict[str, Any] = dict(
+    evidence_dir=dict(type="path", required=True),
+    requirement=dict(type="str", required=True),
+    file=dict(type="str"),
+    data=dict(type="raw"),
+    title=dict(type="str"),
+    command=dict(type="str"),
+    output=dict(type="raw"),
+    checks=dict(type="list", elements="dict", default=[]),
+)
+REQUIRED_ONE_OF = [("file", "title")]
+REQUIRED_BY = {"file": ("data",)}
+
 
 class EvidenceError(ValueError):
     """A request that would write outside the requirement's evidence directory."""

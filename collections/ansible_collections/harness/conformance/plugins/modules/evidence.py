@@ -78,7 +78,13 @@ path:
 from ansible.module_utils.basic import AnsibleModule
 
 try:
-    from ansible_collections.harness.conformance.plugins.module_utils.evidence_files import EvidenceError, Place
+    from ansible_collections.harness.conformance.plugins.module_utils.evidence_files import (
+        ARGUMENT_SPEC,
+        REQUIRED_BY,
+        REQUIRED_ONE_OF,
+        EvidenceError,
+        Place,
+    )
 
     HAS_YAML = True
 except ImportError:  # pragma: no cover - the harness venv always has PyYAML
@@ -86,23 +92,14 @@ except ImportError:  # pragma: no cover - the harness venv always has PyYAML
 
 
 def main() -> None:
+    if not HAS_YAML:
+        AnsibleModule(argument_spec={}, bypass_checks=True).fail_json(msg="PyYAML is required by harness.conformance.evidence")
     module = AnsibleModule(
-        argument_spec=dict(
-            evidence_dir=dict(type="path", required=True),
-            requirement=dict(type="str", required=True),
-            file=dict(type="str"),
-            data=dict(type="raw"),
-            title=dict(type="str"),
-            command=dict(type="str"),
-            output=dict(type="raw"),
-            checks=dict(type="list", elements="dict", default=[]),
-        ),
-        required_one_of=[("file", "title")],
-        required_by={"file": ("data",)},
+        argument_spec=ARGUMENT_SPEC,
+        required_one_of=REQUIRED_ONE_OF,
+        required_by=REQUIRED_BY,
         supports_check_mode=True,
     )
-    if not HAS_YAML:
-        module.fail_json(msg="PyYAML is required by harness.conformance.evidence")
     p = module.params
     try:
         place = Place(p["evidence_dir"], p["requirement"])
