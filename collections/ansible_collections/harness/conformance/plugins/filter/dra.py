@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ansible_collections.harness.conformance.plugins.module_utils.dra_devices import device_id
+
 DOCUMENTATION = r"""
 name: slice_device_ids
 short_description: The devices ResourceSlices publish, and one summary line per slice
@@ -26,7 +28,7 @@ options:
 
 
 def slice_device_ids(slices: list[dict[str, Any]] | None) -> list[str]:
-    return [f"{s['spec']['driver']}/{s['spec']['pool']['name']}/{d['name']}"
+    return [device_id(s["spec"]["driver"], s["spec"]["pool"]["name"], d["name"])
             for s in slices or [] for d in s["spec"].get("devices") or []]  # fmt: skip
 
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ansible_collections.harness.conformance.plugins.module_utils.dra_devices import attribute_value
+
 DOCUMENTATION = r"""
 name: advertised_versions
 short_description: The driver and CUDA versions accelerator nodes advertise, and their judgement into checks
@@ -60,13 +62,6 @@ def _is_accelerator(labels: dict[str, Any], selector: str) -> bool:
     return bool(key) and key in labels and (not value or labels[key] == value)
 
 
-def _attribute_value(attr: Any) -> str:
-    """A DRA attribute is one-of {version, string, int, bool}: its one value, as text."""
-    if isinstance(attr, dict) and attr:
-        return str(next(iter(attr.values())))
-    return str(attr)
-
-
 def advertised_versions(nodes: list[dict[str, Any]], slices: list[dict[str, Any]] | None,
                         sources: dict[str, Any]) -> dict[str, dict[str, Any]]:  # fmt: skip
     slices = slices or []
@@ -87,7 +82,7 @@ def advertised_versions(nodes: list[dict[str, Any]], slices: list[dict[str, Any]
                 for key, attr in (device.get("attributes") or {}).items():
                     for what, short in wanted.items():
                         if key in (short, f"{driver}/{short}"):
-                            found[what].add(_attribute_value(attr))
+                            found[what].add(attribute_value(attr))
         info = (node.get("status") or {}).get("nodeInfo") or {}
         out[name] = {
             "dra_driver": sorted(found["driver"]),

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from ansible_collections.harness.conformance.plugins.module_utils.quantities import to_int
+from ansible_collections.harness.conformance.plugins.module_utils.dra_devices import attribute_value, device_id
 
 DOCUMENTATION = r"""
 name: dra_allocations
@@ -53,8 +54,8 @@ def _identities(slices: list[dict[str, Any]], attribute: str) -> dict[str, str]:
             value = ""
             for key, attr in (d.get("attributes") or {}).items():
                 if key == attribute or key.endswith(f"/{attribute}"):
-                    value = str(next(iter(attr.values()), "")) if isinstance(attr, dict) else str(attr)
-            out[f"{spec['driver']}/{spec['pool']['name']}/{d['name']}"] = value
+                    value = attribute_value(attr)
+            out[device_id(spec["driver"], spec["pool"]["name"], d["name"])] = value
     return out
 
 
@@ -75,7 +76,7 @@ def dra_allocations(pods: dict[str, dict[str, Any]], claims: list[dict[str, Any]
                 continue
             cstatus = c.get("status") or {}
             results = ((cstatus.get("allocation") or {}).get("devices") or {}).get("results") or []
-            devices += [f"{r['driver']}/{r['pool']}/{r['device']}" for r in results]
+            devices += [device_id(r["driver"], r["pool"], r["device"]) for r in results]
             reserved.append([r.get("uid") for r in cstatus.get("reservedFor") or []])
         reservations = [r for c in claims for r in ((c.get("status") or {}).get("reservedFor") or [])]
         out[name] = {

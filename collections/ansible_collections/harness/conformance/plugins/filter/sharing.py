@@ -18,6 +18,7 @@ import re
 from typing import Any
 
 from ansible_collections.harness.conformance.plugins.module_utils.quantities import to_int
+from ansible_collections.harness.conformance.plugins.module_utils.dra_devices import attribute_value
 
 DOCUMENTATION = r"""
 name: sharing_mechanisms
@@ -74,7 +75,7 @@ def _mig(labels: dict[str, Any], alloc: dict[str, Any], src: dict[str, Any]) -> 
 
 def _shareable(device: dict[str, Any], shared_types: list[str]) -> str:
     """Why a DRA device can be shared or partitioned ("" when it cannot)."""
-    dtype = next(iter(((device.get("attributes") or {}).get("type") or {}).values()), "")
+    dtype = attribute_value((device.get("attributes") or {}).get("type") or {})
     if device.get("allowMultipleAllocations"):
         return f"{device['name']} (allowMultipleAllocations)"
     if device.get("consumesCounters"):

@@ -18,6 +18,7 @@ import re
 from typing import Any
 
 from ansible_collections.harness.conformance.plugins.module_utils.quantities import to_int
+from ansible_collections.harness.conformance.plugins.module_utils.dra_devices import attribute_value
 
 DOCUMENTATION = r"""
 name: virtual_gpus
@@ -54,7 +55,7 @@ def _brand(device: dict[str, Any], names: tuple[str, str]) -> str:
     brand = ""
     for key, attr in (device.get("attributes") or {}).items():
         if key in names:
-            brand = str(next(iter(attr.values()))) if isinstance(attr, dict) and attr else str(attr)
+            brand = attribute_value(attr)
     return brand
 
 
