@@ -5,11 +5,15 @@
     .venv/bin/python bench/lab_bench.py --json          # the same as JSON
     .venv/bin/python bench/lab_bench.py --cold          # also time cold builds into an empty cache (slow!)
     .venv/bin/python bench/lab_bench.py --build-log /tmp/build-k8s.log --leave-down
+    .venv/bin/python bench/lab_bench.py --gpu-nodes 500 --verify   # a 500-node, 4,000-GPU lab, verified
 
 Without --cold, cold build times are read from build logs (the "[build X] built in Ns" lines
 lab/build/build.sh prints). The warm cycle is: down (if up), timed up, timed second up (must
-change nothing), idle RSS after --idle seconds, timed down, and a final up unless --leave-down.
-Targets (docs/sim-lab.md): warm up <= 60 s, down <= 10 s.
+change nothing), with --verify a full parallel `harness verify` (bench/verify_bench.py's figures),
+idle RSS after --idle seconds, timed down, and a final up of the default lab unless --leave-down.
+--gpu-nodes N sizes the lab (8 GPUs a node) for every up but the final one.
+Targets (docs/sim-lab.md): warm up <= 60 s, down <= 10 s; issue #10: a 500-node verify <= 1.2x the
+2-node one.
 """
 
 from __future__ import annotations
@@ -89,6 +93,8 @@ def main() -> None:
     parser.add_argument("--leave-down", action="store_true", help="do not bring the lab back up at the end")
     parser.add_argument("--up-args", default="", help='extra ansible-playbook arguments for up.yml, e.g. '
                         '"--tags sim_build,sim_control_plane,sim_gpu_nodes,sim_dra" for the core lab only')
+    parser.add_argument("--gpu-nodes", type=int, default=0, help="simulated GPU nodes (default: the inventory's, 2)")
+    parser.add_argument("--verify", action="store_true", help="also time a full harness verify of the lab")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -102,9 +108,20 @@ def main() -> None:
     if (state / "components").is_dir():
         figures["down_before_s"] = round(playbook("down.yml")[0], 1)
     up_extra = shlex.split(args.up_args)
+    if args.gpu_nodes:
+        up_extra += ["-e", f"sim_lab_gpu_node_count={args.gpu_nodes}"]
+    figures["gpu_nodes"] = args.gpu_nodes or 2
     figures["up_args"] = args.up_args
     figures["up_s"], _, _ = playbook("up.yml", up_extra)
     figures["up_again_s"], figures["up_again_changed"], _ = playbook("up.yml", up_extra)
+    if args.verify:
+        sys.path.insert(0, str(REPO / "bench"))
+        from verify_bench import report, run_verify
+
+        r = report(*run_verify([]))
+        figures["verify"] = {k: r[k] for k in ("wall_s", "longest", "wall_over_longest", "most_at_once")}
+        figures["verify_rss_mib"] = round(sum(rss_kib(c.pid) for c in read_components(state, check_health=False)
+                                              if c.alive) / 1024, 1)  # fmt: skip
     time.sleep(args.idle)
     comps = read_components(state, check_health=False)
     figures["idle_rss_mib"] = {c.name: round(rss_kib(c.pid) / 1024, 1) for c in comps if c.alive}
@@ -122,8 +139,14 @@ def main() -> None:
     print(f"cold builds (from logs {', '.join(logs)}): {figures['cold_build_s_from_logs'] or 'none found'}")
     if "cold_build_s" in figures:
         print(f"cold builds (timed now): {figures['cold_build_s']}")
+    print(f"lab: {figures['gpu_nodes']} GPU nodes")
     print(f"warm up{' (' + args.up_args + ')' if args.up_args else ''}: {figures['up_s']} s (target <= 60)")
     print(f"second up: {figures['up_again_s']} s, changed={figures['up_again_changed']} (must be 0)")
+    if "verify" in figures:
+        v = figures["verify"]
+        print(f"verify: {v['wall_s']} s, longest {v['longest']['requirement']} {v['longest']['s']} s "
+              f"(ratio {v['wall_over_longest']}, at most {v['most_at_once']} at once); lab RSS after it "
+              f"{figures['verify_rss_mib']} MiB")
     print(f"down: {figures['down_s']} s (target <= 10)")
     print(f"idle RSS: {figures['idle_rss_total_mib']} MiB total")
     for name, mib in sorted(figures["idle_rss_mib"].items(), key=lambda kv: -kv[1]):

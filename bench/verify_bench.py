@@ -6,7 +6,8 @@
     .venv/bin/python bench/verify_bench.py --json
 
 Prints, from one run: the run's wall time, the sum of the requirements' times, the longest requirement
-and the ratio wall / longest (issue #10's goal for a parallel verify: at most 1.3), then the task
+and the ratio wall / longest (issue #10's goal for a parallel verify: at most 1.3), how many roles ran
+at once (`--serial` among the verify arguments: one), then the task
 results by action (count, total and mean seconds; ansible-runner's per-task durations) and the
 slowest tasks. The mean of a module such as kubernetes.core.k8s_info is mostly Ansible's own cost of
 shipping and starting it; an action that runs on the controller (harness.conformance.evidence on the
@@ -56,12 +57,19 @@ def report(run_dir: Path, wall: float | None) -> dict[str, Any]:
         by_action[str(data.get("resolved_action") or data.get("task_action") or "?")].append(took)
         tasks.append((took, str(data.get("task", ""))))
     wall_s = wall if wall is not None else float(run.get("duration_s") or 0.0)
+    gate = run_dir / "ansible" / "gate" / "gate.json"
+    log = json.loads(gate.read_text()).get("log", []) if gate.is_file() else []
+    now = most = 0
+    for e in sorted(log, key=lambda e: (e["t"], e["event"] != "leave")):
+        now += {"enter": 1, "leave": -1}.get(e["event"], 0)
+        most = max(most, now)
     return {
         "run_dir": str(run_dir),
         "wall_s": round(wall_s, 1),
         "requirements_sum_s": round(sum(reqs.values()), 1),
         "longest": {"requirement": longest, "s": reqs.get(longest, 0.0)},
         "wall_over_longest": round(wall_s / reqs[longest], 2) if longest and reqs[longest] else None,
+        "most_at_once": most,  # roles running at the same time (the verify gate's log)
         "actions": {a: {"count": len(t), "total_s": round(sum(t), 1), "mean_s": round(sum(t) / len(t), 3)}
                     for a, t in sorted(by_action.items(), key=lambda kv: -sum(kv[1]))},  # fmt: skip
         "slowest_tasks": [{"task": n, "s": round(t, 1)} for t, n in sorted(tasks, reverse=True)[:10]],
@@ -82,6 +90,7 @@ def main() -> None:
     print(f"run: {r['run_dir']}")
     print(f"verify wall time {r['wall_s']} s; requirements add up to {r['requirements_sum_s']} s")
     print(f"longest requirement {r['longest']['requirement']} {r['longest']['s']} s; wall / longest = {r['wall_over_longest']}")
+    print(f"at most {r['most_at_once']} requirements ran at once (a requirement's time includes waiting for the CPU)")
     print(f"\n{'action':44} {'count':>6} {'total s':>8} {'mean s':>7}")
     for name, s in r["actions"].items():
         print(f"{name:44} {s['count']:>6} {s['total_s']:>8} {s['mean_s']:>7}")

@@ -157,7 +157,7 @@ def _verify(args: argparse.Namespace) -> tuple[int, Any]:
             on_event=progress, cancel=cancel,
             roles_path=roles_path, project_roles=not args.no_project_roles, verbosity=args.verbose,
             write_reports=not args.no_report,
-            role_vars=role_vars,
+            role_vars=role_vars, parallel=not args.serial,
         )  # fmt: skip
     run = result.run
     code = result.exit_code
@@ -642,6 +642,10 @@ def build_parser() -> argparse.ArgumentParser:
     vopt.add_argument("--no-project-roles", action="store_true",
                       help="search only --roles-path, not the project's roles/ (tests of the harness itself)")
     vopt.add_argument("--no-report", action="store_true", help="write run.json only, no reports")
+    vopt.add_argument("--serial", action="store_true",
+                      help="one requirement at a time, in report order (default: all at once, each role waiting "
+                           "only for what it shares, as its meta/verify.yml declares; use --serial where other "
+                           "workloads hold the lab's accelerators)")
     vopt.add_argument("-e", "--extra-vars", action="append", metavar="KEY=VALUE",
                       help="set a verify role variable, e.g. -e verify_ai_inference_requests=200 "
                            "(VALUE is parsed as JSON when it can be; repeatable)")

@@ -38,7 +38,9 @@ class Progress:
         self.live: Live | None = None
         self.start = time.monotonic()
         self.play = self.task = self.requirement = ""
-        self.seen: list[str] = []
+        self.seen: list[str] = []  # requirements whose roles started
+        self.running: list[str] = []  # started and not reported yet (verify runs several at once)
+        self.reported: set[str] = set()
 
     def __enter__(self) -> Progress:
         if self.mode == "live" and self.console.is_terminal:
@@ -79,7 +81,12 @@ class Progress:
             self.requirement = ev.requirement
             if ev.requirement not in self.seen:
                 self.seen.append(ev.requirement)
+            if ev.requirement not in self.running:
+                self.running.append(ev.requirement)
         elif ev.kind == "result":
+            if ev.requirement in self.running:
+                self.running.remove(ev.requirement)
+            self.reported.add(ev.requirement)
             self.console.print(self._result_line(ev))
         elif ev.kind == "failed" and self.live is None:
             ignored = " (ignored)" if ev.status == "ignored" else ""
@@ -109,11 +116,11 @@ class Progress:
 
     def _render(self) -> Text:
         elapsed = time.monotonic() - self.start
-        n = f"{len(self.seen)}/{self.total}" if self.total else str(len(self.seen))
+        done = f"{len(self.reported)}/{self.total}" if self.total else str(len(self.reported))
         t = Text()
         if self.title:
             t.append(self.title + "\n", style="bold")
         t.append(f"{elapsed:6.1f}s  ", style="cyan")
-        t.append(f"requirement {n} {self.requirement or '-'}\n", style="bold")
+        t.append(f"{done} reported; running: {', '.join(self.running) or '-'}\n", style="bold")
         t.append(f"        play: {self.play or '-'}\n        task: {self.task or '-'}", style="dim")
         return t

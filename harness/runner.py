@@ -111,8 +111,8 @@ class PlaybookOutcome:
     log: Path
     withheld_env: list[str] = field(default_factory=list)
     message: str = ""
-    #: the requirement whose role was running when the playbook stopped early ("" if it finished)
-    interrupted_requirement: str = ""
+    #: the requirements whose roles were running when the playbook stopped early (none if it finished)
+    interrupted_requirements: list[str] = field(default_factory=list)
     #: stopped by a KeyboardInterrupt rather than the cancel callback (skip further plays)
     aborted: bool = False
 
@@ -132,10 +132,12 @@ def merge(a: dict[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-_LOCATE_TASK = re.compile(r"^Verify \| Locate the role of (\S+)$")  # names in playbooks/tasks/verify-requirement.yml
-_NO_ROLE_TASK = "Verify | Note that no role exists yet for "
-# The first task after a role's block: from here on the role has finished (its record is final).
-_AFTER_ROLE_TASK = "Verify | Check the cluster still answers after "
+# Task names of playbooks/tasks/verify-requirement.yml. Each requirement runs on its own host, named by
+# its id: its role runs from the "Start" task, after the gate let it in, until the cluster check that
+# follows the role (its record is final by then, rescued errors included).
+_START_TASK = "Verify | Start the role"
+_NO_ROLE_TASK = "Verify | Note that the requirement has no role yet"
+_AFTER_ROLE_TASK = "Verify | Check the cluster still answers after the role"
 #: events that end a task on one host, and the status a "done" progress event reports for each
 _TASK_END = {"runner_on_ok": "ok", "runner_on_skipped": "skipped", "runner_on_failed": "failed",
              "runner_on_unreachable": "unreachable"}  # fmt: skip
@@ -151,8 +153,9 @@ class _EventTracker:
         self.final_data: dict[str, Any] | None = None
         self.collected: dict[str, Any] = {}  # aggregate set_stats seen so far (kept if the run stops)
         self.play = ""
-        self.requirement = ""
-        self.role_running = False  # between a requirement's "Locate" task and the task after its role
+        self.requirement = ""  # the requirement whose role started last
+        self.running: dict[str, str] = {}  # host -> requirement, between its "Start" task and the gate's leave
+        self.hosts: dict[str, str] = {}  # host -> the requirement it verifies (every host that started one)
         self.first_event_hook: Callable[[], None] | None = None
 
     def _emit(self, kind: str, **kw: Any) -> None:
@@ -165,9 +168,10 @@ class _EventTracker:
         except Exception:  # noqa: BLE001 - a display problem must not stop a run
             self.on_event = None
 
-    def interrupted_requirement(self) -> str:
-        """The requirement whose role was running when the event stream ended short ("" if none)."""
-        return self.requirement if self.final_data is None and self.role_running else ""
+    def interrupted_requirements(self) -> list[str]:
+        """The requirements whose roles were running when the run stopped (the event stream ended, or
+        the play was ended for every host), in the order they started."""
+        return list(self.running.values())
 
     def __call__(self, event: dict[str, Any]) -> bool:
         if self.first_event_hook is not None:
@@ -186,15 +190,13 @@ class _EventTracker:
         elif name == "playbook_on_task_start":
             task = str(data.get("task", data.get("name", "")))
             self.summary.last_task = task
-            m = _LOCATE_TASK.match(task)
-            if m:
-                self.requirement = m.group(1)
-                self._emit("requirement")
-            self.role_running = bool(m) or (self.role_running and not task.startswith(_AFTER_ROLE_TASK))
-            self._emit("task", task=task)
+        elif name == "runner_on_start":
+            self._task_start(str(data.get("host", "")), str(data.get("task", "")))
         elif name == "runner_on_ok":
-            if str(data.get("task", "")).startswith(_NO_ROLE_TASK):
-                self._emit("result", detail="no role yet")
+            self._role_started(str(data.get("host", "")), str(data.get("task", "")))
+            if str(data.get("task", "")) == _NO_ROLE_TASK:
+                host = str(data.get("host", ""))
+                self._emit("result", requirement=self.hosts.get(host, host), detail="no role yet")
             stats = (data.get("res") or {}).get("ansible_stats")
             if isinstance(stats, dict) and not stats.get("per_host") and isinstance(stats.get("data"), dict):
                 self.collected = merge(self.collected, stats["data"])
@@ -203,14 +205,27 @@ class _EventTracker:
         elif name in ("runner_on_failed", "runner_on_unreachable"):
             res = data.get("res") or {}
             msg = str(res.get("msg", ""))[:300] if isinstance(res, dict) else ""
-            task = str(data.get("task", ""))
+            task, host = str(data.get("task", "")), str(data.get("host", ""))
             self.summary.failed_tasks.append(f"{task}: {msg}" if msg else task)
-            self._emit("failed", task=task, host=str(data.get("host", "")), detail=msg,
+            self._emit("failed", task=task, host=host, detail=msg, requirement=self.hosts.get(host, ""),
                        status="ignored" if data.get("ignore_errors") else "failed")  # fmt: skip
         elif name == "playbook_on_stats":
             ad = data.get("artifact_data")
             self.final_data = dict(ad) if isinstance(ad, dict) else {}
         return True  # keep every event file: they are the run's raw record
+
+    def _task_start(self, host: str, task: str) -> None:
+        if task == _START_TASK:
+            self.hosts[host] = host
+        elif task == _AFTER_ROLE_TASK:
+            self.running.pop(host, None)
+        self._emit("task", task=task, host=host, requirement=self.hosts.get(host, ""))
+
+    def _role_started(self, host: str, task: str) -> None:
+        # on the Start task's result, not its start: a host the gate turned away skips it
+        if task == _START_TASK:
+            self.requirement = self.hosts[host] = self.running[host] = host
+            self._emit("requirement", host=host)
 
     def _task_done(self, name: str, data: dict[str, Any]) -> None:
         res = data.get("res")
@@ -220,7 +235,8 @@ class _EventTracker:
         elif status == "failed" and data.get("ignore_errors"):
             status = "ignored"
         duration = data.get("duration")
-        self._emit("done", task=str(data.get("task", "")), host=str(data.get("host", "")), status=status,
+        host = str(data.get("host", ""))
+        self._emit("done", task=str(data.get("task", "")), host=host, status=status, requirement=self.hosts.get(host, ""),
                    duration_s=round(float(duration), 1) if isinstance(duration, (int, float)) else None)  # fmt: skip
 
 
@@ -408,6 +424,7 @@ def run_playbook(
     ident: str | None = None,
     roles_path: list[Path] | None = None,
     verbosity: int = 0,
+    forks: int | None = None,
 ) -> PlaybookOutcome:
     """Run ``playbooks/<playbook>`` (or an absolute path) against ``inventory`` in ``run_dir``.
 
@@ -462,6 +479,7 @@ def run_playbook(
             ident=ident,
             timeout=timeout,
             verbosity=verbosity or None,
+            forks=forks,
             quiet=True,
             suppress_env_files=True,
             event_handler=tracker,
@@ -504,6 +522,6 @@ def run_playbook(
         log=log,
         withheld_env=withheld,
         message=message,
-        interrupted_requirement=tracker.interrupted_requirement(),
+        interrupted_requirements=tracker.interrupted_requirements(),
         aborted=aborted,
     )

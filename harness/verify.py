@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from harness.runner import (
 )
 
 DEFAULT_REQUIREMENT_TIMEOUT = 600  # seconds any one task of a verify role may take
+MAX_FORKS = 32  # hosts (requirements) that run at once; the checklists hold fewer
 DEFAULT_CLUSTER_WAIT = 30  # seconds a cluster that stopped answering gets to come back before the run stops
 CLEANUP_TIMEOUT = 180
 #: how long the sweep of earlier runs waits for their objects to go: after an API server outage the
@@ -144,7 +145,7 @@ _INTERRUPTIONS = {
 
 
 def build_requirements(
-    selected: list[str], artifact_data: dict[str, Any], lab: Lab, interrupted: str = ""
+    selected: list[str], artifact_data: dict[str, Any], lab: Lab, interrupted: Sequence[str] = ()
 ) -> dict[str, RequirementResult]:
     results = artifact_data.get("harness_results") or {}
     lost = lab_lost(artifact_data)
@@ -158,7 +159,7 @@ def build_requirements(
                 report = RoleReport.from_dict(rid, raw)
             except (KeyError, ValueError, TypeError) as e:
                 bad = f"The role's record could not be read ({type(e).__name__}: {e})."
-        if rid == interrupted and not bad:
+        if rid in interrupted and not bad:
             # What it emitted before the run stopped (if anything) is only part of the story: an
             # error, never a pass.
             report = report or RoleReport(requirement=rid)
@@ -210,6 +211,7 @@ def verify(
     verbosity: int = 0,
     write_reports: bool = True,
     role_vars: dict[str, Any] | None = None,
+    parallel: bool = True,
 ) -> VerifyResult:
     run_id = new_run_id()
     run_dir = make_run_dir(runs_dir, run_id).resolve()
@@ -243,6 +245,7 @@ def verify(
         "harness_simulated": lab.simulated,
         "harness_requirement_timeout": int(requirement_timeout),
         "harness_cluster_wait": int(cluster_wait),
+        "harness_verify_parallel": bool(parallel),
     }
     # Role variables (-e) never override the harness_* contract the roles rely on.
     extravars = {**{k: v for k, v in (role_vars or {}).items() if not k.startswith("harness_")}, **extravars}
@@ -272,9 +275,11 @@ def verify(
         "verify.yml", lab.path, run_dir, extravars,
         timeout=timeout, on_event=on_event, cancel=cancel, ident="verify",
         roles_path=roles_path, verbosity=verbosity,
+        # one host per requirement, all at once (the gate in verify.yml orders what competes)
+        forks=min(max(len(to_run) + 1, 5), MAX_FORKS) if parallel else None,
     )  # fmt: skip
     run.requirements = build_requirements(
-        selected, outcome.artifact_data, lab, outcome.interrupted_requirement
+        selected, outcome.artifact_data, lab, outcome.interrupted_requirements
     )
     lost = lab_lost(outcome.artifact_data)
     errored = any(r.outcome is Outcome.ERROR for r in run.requirements.values())
@@ -303,7 +308,7 @@ def verify(
         answered = bool(facts.get("kubernetes_version"))
         run.state, run.interruption = "partial", {"reason": "error", "message": (
             f"the cluster {'stopped answering' if answered else 'did not answer'} during {lost['requirement']} "
-            f"(no answer for {lost['waited_s']} s: {lost['message']}); the requirements after it were not run; "
+            f"(no answer for {lost['waited_s']} s: {lost['message']}); the requirements that had not finished were not run to the end; "
             f"the next harness verify here removes what this run left (or: ansible-playbook playbooks/cleanup.yml "
             f"-e harness_run_id={run_id} -e harness_kubeconfig=<path>)"
         )}  # fmt: skip

@@ -390,7 +390,7 @@ def test_api_server_killed_during_verify(lab: SimLab, k8s: Any, lab_kept: dict[s
     runs = tmp_path / "runs"
     run_timeout = 300
     args = ["verify", "-i", str(INVENTORY), "--checklist", "v1.35", "--run-dir", str(runs), "--json",
-            "--only", "dra_support,ai_inference,accelerator_metrics", "--timeout", str(run_timeout),
+            "--only", "dra_support,ai_inference,accelerator_metrics", "--timeout", str(run_timeout), "--serial",
             "--cluster-wait", "10", "-e", "verify_ai_inference_wait_timeout=20"]  # fmt: skip
     h = Harness(args, tmp_path / "verify.stderr")
     run_id, killed, stopped_at = "", False, 0.0

@@ -91,3 +91,18 @@ def test_quiet_prints_no_task_lines() -> None:
     with Progress("quiet", stream=out, task_lines=True) as progress:
         feed(progress, UP_EVENTS)
     assert out.getvalue() == ""
+
+
+def test_live_view_lists_the_requirements_running_at_once() -> None:
+    """A parallel verify: the live view counts the reported ones and names those still running."""
+    progress = Progress("live", total=3, stream=io.StringIO())
+    feed(progress, [
+        ev("runner_on_start", host="gang_scheduling", task="Verify | Start the role"),
+        ev("runner_on_ok", host="gang_scheduling", task="Verify | Start the role", res={}),
+        ev("runner_on_start", host="ai_inference", task="Verify | Start the role"),
+        ev("runner_on_ok", host="ai_inference", task="Verify | Start the role", res={}),
+        ev("runner_on_ok", host="gang_scheduling", task="Emit | Publish the record through set_stats",
+           res={"ansible_stats": {"data": {"harness_results": {"gang_scheduling": {"checks": []}}}, "per_host": False}}),
+    ])  # fmt: skip
+    assert progress.running == ["ai_inference"]
+    assert "1/3 reported; running: ai_inference" in progress._render().plain
