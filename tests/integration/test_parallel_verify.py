@@ -116,3 +116,57 @@ def test_too_few_forks_run_one_at_a_time_rather_than_hang(inventory: Path, roles
     order = sorted(s, key=lambda r: s[r][0])
     assert order == list(USES) and all(s[a][1] <= s[b][0] for a, b in zip(order, order[1:]))
     assert "need 5 forks to run in parallel, this run has 2" in outcome.log.read_text()
+
+
+def test_a_cluster_lost_beside_running_roles_stops_the_run(tmp_path: Path) -> None:
+    """ai_inference fails a check and the cluster then gives no answer: the gate closes, the run ends
+    partial; gang_scheduling, running beside it, is an error (cut short), never its own pass; gpu_sharing,
+    which waits to run alone, never starts."""
+    import socket
+
+    from harness.results import Outcome
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens once closed
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: dead\n"
+        f"clusters:\n- name: dead\n  cluster:\n    server: https://127.0.0.1:{port}\n    insecure-skip-tls-verify: true\n"
+        "contexts:\n- name: dead\n  context:\n    cluster: dead\n    user: dead\n"
+        "users:\n- name: dead\n  user:\n    username: nobody\n"
+    )
+    inv = tmp_path / "inventory"
+    (inv / "group_vars").mkdir(parents=True)
+    (inv / "hosts.yml").write_text("all:\n  hosts: {}\n")
+    (inv / "group_vars" / "all.yml").write_text(
+        f"harness_lab_kind: existing\nharness_simulated: true\nharness_kubeconfig: {kubeconfig}\n"
+    )
+    roles = tmp_path / "roles"
+    fake = {
+        "ai_inference": ({}, "- name: Fake | Fail a check\n  ansible.builtin.include_role:\n    name: harness.conformance.emit\n"
+                             "  vars:\n    emit_requirement: ai_inference\n"
+                             "    emit_checks: [{name: routed, status: fail, expected: yes, observed: no}]\n"),
+        "gang_scheduling": ({}, "- name: Fake | Work long\n  ansible.builtin.command: sleep 12\n  changed_when: false\n"
+                                "- name: Fake | Pass\n  ansible.builtin.include_role:\n    name: harness.conformance.emit\n"
+                                "  vars:\n    emit_requirement: gang_scheduling\n"
+                                "    emit_checks: [{name: admitted, status: pass, expected: yes, observed: yes}]\n"),
+        "gpu_sharing": ({"*": "exclusive"}, "- name: Fake | Never\n  ansible.builtin.fail:\n    msg: must not run\n"),
+    }
+    for rid, (uses, tasks) in fake.items():
+        (roles / f"verify_{rid}" / "tasks").mkdir(parents=True)
+        (roles / f"verify_{rid}" / "meta").mkdir()
+        (roles / f"verify_{rid}" / "meta" / "verify.yml").write_text(json.dumps({"verify_uses": uses}))
+        (roles / f"verify_{rid}" / "tasks" / "main.yml").write_text(tasks)
+    result = verify(load_inventory(inv), ["v1.35"], list(fake), runs_dir=tmp_path / "runs", roles_path=[roles],
+                    project_roles=False, write_reports=False, cluster_wait=4)  # fmt: skip
+    run = result.run
+    assert run.state == "partial" and run.interruption is not None
+    assert "during ai_inference" in run.interruption["message"]
+    ai, gang, sharing = (run.requirements[r] for r in fake)
+    assert ai.outcome is Outcome.ERROR and ai.checks[-1].name == "The cluster answered while verify_ai_inference ran"
+    assert gang.outcome is Outcome.ERROR, [(c.name, str(c.status)) for c in gang.checks]
+    assert gang.checks[-1].observed == "the run stopped while the role was running"
+    assert sharing.outcome is Outcome.MISSING
+    state = json.loads((result.run_dir / "ansible" / "gate" / "gate.json").read_text())
+    assert state["closed"] and "gpu_sharing" not in state["running"] and "gpu_sharing" not in state["done"]
