@@ -154,8 +154,8 @@ class _EventTracker:
         self.collected: dict[str, Any] = {}  # aggregate set_stats seen so far (kept if the run stops)
         self.play = ""
         self.requirement = ""  # the requirement whose role started last
-        self.running: dict[str, str] = {}  # host -> requirement, between its "Start" task and the gate's leave
-        self.hosts: dict[str, str] = {}  # host -> the requirement it verifies (every host that started one)
+        self.running: dict[str, str] = {}  # host -> requirement, from its "Start" task to the check after the role
+        self.hosts: set[str] = set()  # hosts that verify a requirement (each is named by its id)
         self.first_event_hook: Callable[[], None] | None = None
 
     def _emit(self, kind: str, **kw: Any) -> None:
@@ -196,7 +196,7 @@ class _EventTracker:
             self._role_started(str(data.get("host", "")), str(data.get("task", "")))
             if str(data.get("task", "")) == _NO_ROLE_TASK:
                 host = str(data.get("host", ""))
-                self._emit("result", requirement=self.hosts.get(host, host), detail="no role yet")
+                self._emit("result", requirement=host, detail="no role yet")
             stats = (data.get("res") or {}).get("ansible_stats")
             if isinstance(stats, dict) and not stats.get("per_host") and isinstance(stats.get("data"), dict):
                 self.collected = merge(self.collected, stats["data"])
@@ -207,24 +207,28 @@ class _EventTracker:
             msg = str(res.get("msg", ""))[:300] if isinstance(res, dict) else ""
             task, host = str(data.get("task", "")), str(data.get("host", ""))
             self.summary.failed_tasks.append(f"{task}: {msg}" if msg else task)
-            self._emit("failed", task=task, host=host, detail=msg, requirement=self.hosts.get(host, ""),
+            self._emit("failed", task=task, host=host, detail=msg, requirement=self._of(host),
                        status="ignored" if data.get("ignore_errors") else "failed")  # fmt: skip
         elif name == "playbook_on_stats":
             ad = data.get("artifact_data")
             self.final_data = dict(ad) if isinstance(ad, dict) else {}
         return True  # keep every event file: they are the run's raw record
 
+    def _of(self, host: str) -> str:
+        return host if host in self.hosts else ""
+
     def _task_start(self, host: str, task: str) -> None:
         if task == _START_TASK:
-            self.hosts[host] = host
+            self.hosts.add(host)
         elif task == _AFTER_ROLE_TASK:
             self.running.pop(host, None)
-        self._emit("task", task=task, host=host, requirement=self.hosts.get(host, ""))
+        self._emit("task", task=task, host=host, requirement=self._of(host))
 
     def _role_started(self, host: str, task: str) -> None:
         # on the Start task's result, not its start: a host the gate turned away skips it
         if task == _START_TASK:
-            self.requirement = self.hosts[host] = self.running[host] = host
+            self.hosts.add(host)
+            self.requirement = self.running[host] = host
             self._emit("requirement", host=host)
 
     def _task_done(self, name: str, data: dict[str, Any]) -> None:
@@ -236,7 +240,7 @@ class _EventTracker:
             status = "ignored"
         duration = data.get("duration")
         host = str(data.get("host", ""))
-        self._emit("done", task=str(data.get("task", "")), host=host, status=status, requirement=self.hosts.get(host, ""),
+        self._emit("done", task=str(data.get("task", "")), host=host, status=status, requirement=self._of(host),
                    duration_s=round(float(duration), 1) if isinstance(duration, (int, float)) else None)  # fmt: skip
 
 
