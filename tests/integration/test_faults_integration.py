@@ -12,7 +12,6 @@ The lab version of these faults (a real API server killed mid-run, signals) is t
 from __future__ import annotations
 
 import json
-import socket
 import time
 from pathlib import Path
 
@@ -29,29 +28,9 @@ pytestmark = pytest.mark.integration
 ROLES = Path(__file__).resolve().parent / "roles"
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])  # nothing listens there once the socket is closed
-
-
 @pytest.fixture
-def inventory(tmp_path: Path) -> Path:
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        "apiVersion: v1\nkind: Config\ncurrent-context: dead\n"
-        f"clusters:\n- name: dead\n  cluster:\n    server: https://127.0.0.1:{_closed_port()}\n"
-        "    insecure-skip-tls-verify: true\n"
-        "contexts:\n- name: dead\n  context:\n    cluster: dead\n    user: dead\n"
-        "users:\n- name: dead\n  user:\n    username: nobody\n"
-    )
-    inv = tmp_path / "inventory"
-    (inv / "group_vars").mkdir(parents=True)
-    (inv / "hosts.yml").write_text("all:\n  hosts: {}\n")
-    (inv / "group_vars" / "all.yml").write_text(
-        f"harness_lab_kind: existing\nharness_simulated: true\nharness_kubeconfig: {kubeconfig}\n"
-    )
-    return inv
+def inventory(dead_cluster_inventory: Path) -> Path:
+    return dead_cluster_inventory
 
 
 def _verify(inv: Path, runs: Path, only: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, object]]:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from fake_inventory import write_inventory
 from harness.lab import load_inventory
 from harness.verify import verify
 
@@ -46,13 +47,7 @@ def roles(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def inventory(tmp_path: Path) -> Path:
-    inv = tmp_path / "inventory"
-    (inv / "group_vars").mkdir(parents=True)
-    (inv / "hosts.yml").write_text("all:\n  hosts: {}\n")
-    (inv / "group_vars" / "all.yml").write_text(
-        "harness_lab_kind: existing\nharness_simulated: true\nharness_kubeconfig: /nonexistent/kubeconfig\n"
-    )
-    return inv
+    return write_inventory(tmp_path, "/nonexistent/kubeconfig")
 
 
 def spans(run_dir: Path) -> dict[str, tuple[float, float]]:
@@ -118,30 +113,12 @@ def test_too_few_forks_run_one_at_a_time_rather_than_hang(inventory: Path, roles
     assert "need 5 forks to run in parallel, this run has 2" in outcome.log.read_text()
 
 
-def test_a_cluster_lost_beside_running_roles_stops_the_run(tmp_path: Path) -> None:
+def test_a_cluster_lost_beside_running_roles_stops_the_run(dead_cluster_inventory: Path, tmp_path: Path) -> None:
     """ai_inference fails a check and the cluster then gives no answer: the gate closes, the run ends
     partial; gang_scheduling, running beside it, is an error (cut short), never its own pass; gpu_sharing,
     which waits to run alone, never starts."""
-    import socket
-
     from harness.results import Outcome
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # nothing listens once closed
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        "apiVersion: v1\nkind: Config\ncurrent-context: dead\n"
-        f"clusters:\n- name: dead\n  cluster:\n    server: https://127.0.0.1:{port}\n    insecure-skip-tls-verify: true\n"
-        "contexts:\n- name: dead\n  context:\n    cluster: dead\n    user: dead\n"
-        "users:\n- name: dead\n  user:\n    username: nobody\n"
-    )
-    inv = tmp_path / "inventory"
-    (inv / "group_vars").mkdir(parents=True)
-    (inv / "hosts.yml").write_text("all:\n  hosts: {}\n")
-    (inv / "group_vars" / "all.yml").write_text(
-        f"harness_lab_kind: existing\nharness_simulated: true\nharness_kubeconfig: {kubeconfig}\n"
-    )
     roles = tmp_path / "roles"
     fake = {
         "ai_inference": ({}, "- name: Fake | Fail a check\n  ansible.builtin.include_role:\n    name: harness.conformance.emit\n"
@@ -158,7 +135,7 @@ def test_a_cluster_lost_beside_running_roles_stops_the_run(tmp_path: Path) -> No
         (roles / f"verify_{rid}" / "meta").mkdir()
         (roles / f"verify_{rid}" / "meta" / "verify.yml").write_text(json.dumps({"verify_uses": uses}))
         (roles / f"verify_{rid}" / "tasks" / "main.yml").write_text(tasks)
-    result = verify(load_inventory(inv), ["v1.35"], list(fake), runs_dir=tmp_path / "runs", roles_path=[roles],
+    result = verify(load_inventory(dead_cluster_inventory), ["v1.35"], list(fake), runs_dir=tmp_path / "runs", roles_path=[roles],
                     project_roles=False, write_reports=False, cluster_wait=4)  # fmt: skip
     run = result.run
     assert run.state == "partial" and run.interruption is not None
