@@ -38,7 +38,6 @@ class Progress:
         self.live: Live | None = None
         self.start = time.monotonic()
         self.play = self.task = self.requirement = ""
-        self.seen: list[str] = []  # requirements whose roles started
         self.running: list[str] = []  # started and not reported yet (verify runs several at once)
         self.reported: set[str] = set()
 
@@ -79,8 +78,6 @@ class Progress:
             self.task = ev.task
         elif ev.kind == "requirement":
             self.requirement = ev.requirement
-            if ev.requirement not in self.seen:
-                self.seen.append(ev.requirement)
             if ev.requirement not in self.running:
                 self.running.append(ev.requirement)
         elif ev.kind == "result":
