@@ -25,6 +25,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from harness.gate_log import most_at_once, spans
+
 REPO = Path(__file__).resolve().parents[1]
 TASK_END = ("runner_on_ok", "runner_on_failed", "runner_on_skipped", "runner_on_unreachable")
 
@@ -57,19 +59,13 @@ def report(run_dir: Path, wall: float | None) -> dict[str, Any]:
         by_action[str(data.get("resolved_action") or data.get("task_action") or "?")].append(took)
         tasks.append((took, str(data.get("task", ""))))
     wall_s = wall if wall is not None else float(run.get("duration_s") or 0.0)
-    gate = run_dir / "ansible" / "gate" / "gate.json"
-    log = json.loads(gate.read_text()).get("log", []) if gate.is_file() else []
-    now = most = 0
-    for e in sorted(log, key=lambda e: (e["t"], e["event"] != "leave")):
-        now += {"enter": 1, "leave": -1}.get(e["event"], 0)
-        most = max(most, now)
     return {
         "run_dir": str(run_dir),
         "wall_s": round(wall_s, 1),
         "requirements_sum_s": round(sum(reqs.values()), 1),
         "longest": {"requirement": longest, "s": reqs.get(longest, 0.0)},
         "wall_over_longest": round(wall_s / reqs[longest], 2) if longest and reqs[longest] else None,
-        "most_at_once": most,  # roles running at the same time (the verify gate's log)
+        "most_at_once": most_at_once(spans(run_dir)),  # roles running at the same time (the verify gate's log)
         "actions": {a: {"count": len(t), "total_s": round(sum(t), 1), "mean_s": round(sum(t) / len(t), 3)}
                     for a, t in sorted(by_action.items(), key=lambda kv: -sum(kv[1]))},  # fmt: skip
         "slowest_tasks": [{"task": n, "s": round(t, 1)} for t, n in sorted(tasks, reverse=True)[:10]],

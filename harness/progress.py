@@ -37,7 +37,7 @@ class Progress:
         self.console = Console(file=self.stream, highlight=False)
         self.live: Live | None = None
         self.start = time.monotonic()
-        self.play = self.task = self.requirement = ""
+        self.play = self.task = ""
         self.running: list[str] = []  # started and not reported yet (verify runs several at once)
         self.reported: set[str] = set()
 
@@ -77,7 +77,6 @@ class Progress:
         elif ev.kind == "task":
             self.task = ev.task
         elif ev.kind == "requirement":
-            self.requirement = ev.requirement
             if ev.requirement not in self.running:
                 self.running.append(ev.requirement)
         elif ev.kind == "result":

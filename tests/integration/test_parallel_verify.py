@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from fake_inventory import write_inventory
+from harness.gate_log import spans
 from harness.lab import load_inventory
 from harness.verify import verify
 
@@ -48,13 +49,6 @@ def roles(tmp_path: Path) -> Path:
 @pytest.fixture
 def inventory(tmp_path: Path) -> Path:
     return write_inventory(tmp_path, "/nonexistent/kubeconfig")
-
-
-def spans(run_dir: Path) -> dict[str, tuple[float, float]]:
-    log = json.loads((run_dir / "ansible" / "gate" / "gate.json").read_text())["log"]
-    enter = {e["requirement"]: e["t"] for e in log if e["event"] == "enter"}
-    leave = {e["requirement"]: e["t"] for e in log if e["event"] == "leave"}
-    return {r: (enter[r], leave[r]) for r in enter}
 
 
 def overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:

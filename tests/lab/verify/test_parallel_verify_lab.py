@@ -2,13 +2,12 @@
 
 Both runs must report the same thing for every requirement: status, outcome, every check's name,
 status and kind, evidence files and notebook steps (accel_lab.verify_shape). (The roles' golden
-shapes come from their own tests, which pass role variables; this run passes none.) The gate's log shows the roles did overlap in the parallel run
-and did not in the serial one. The times are printed, not asserted (bench/verify_bench.py measures).
+shapes come from their own tests, which pass role variables; this run passes none.) The gate's log
+shows the roles did overlap in the parallel run and did not in the serial one. The times are printed, not asserted (bench/verify_bench.py measures).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from harness.gate_log import most_at_once, spans
 from harness.run import Run
 from accel_lab import verify_shape
 from lab_fixtures import INVENTORY, REPO
@@ -38,21 +38,6 @@ def _verify(tmp_path: Path, name: str, *extra: str) -> tuple[Run, Path]:
     return run, run_dir
 
 
-def _spans(run_dir: Path) -> dict[str, tuple[float, float]]:
-    log: list[dict[str, Any]] = json.loads((run_dir / "ansible" / "gate" / "gate.json").read_text())["log"]
-    enter = {e["requirement"]: e["t"] for e in log if e["event"] == "enter"}
-    return {r: (t, next(e["t"] for e in log if e["event"] == "leave" and e["requirement"] == r)) for r, t in enter.items()}
-
-
-def _most_at_once(spans: dict[str, tuple[float, float]]) -> int:
-    edges = sorted([(a, 1) for a, _ in spans.values()] + [(b, -1) for _, b in spans.values()], key=lambda e: (e[0], e[1]))
-    most = now = 0
-    for _, step in edges:
-        now += step
-        most = max(most, now)
-    return most
-
-
 def test_parallel_verify_reports_what_a_serial_one_does(lab: Any, tmp_path: Path) -> None:
     par, par_dir = _verify(tmp_path, "parallel")
     ser, ser_dir = _verify(tmp_path, "serial", "--serial")
@@ -61,11 +46,11 @@ def test_parallel_verify_reports_what_a_serial_one_does(lab: Any, tmp_path: Path
     for rid in ran:
         assert verify_shape(par.requirements[rid], par_dir, rid) == verify_shape(ser.requirements[rid], ser_dir, rid), rid
     assert {r: str(v.status) for r, v in par.requirements.items()} == {r: str(v.status) for r, v in ser.requirements.items()}
-    par_spans, ser_spans = _spans(par_dir), _spans(ser_dir)
+    par_spans, ser_spans = spans(par_dir), spans(ser_dir)
     assert set(par_spans) == set(ser_spans) == set(ran)
-    assert _most_at_once(ser_spans) == 1
-    assert _most_at_once(par_spans) >= 5
+    assert most_at_once(ser_spans) == 1
+    assert most_at_once(par_spans) >= 5
     longest = max((r.duration_s or 0.0, rid) for rid, r in par.requirements.items())
     print(f"\nparallel verify {par.duration_s:.0f} s (longest requirement {longest[1]} {longest[0]:.0f} s, "
-          f"ratio {par.duration_s / max(longest[0], 1):.2f}, at most {_most_at_once(par_spans)} at once); "
+          f"ratio {par.duration_s / max(longest[0], 1):.2f}, at most {most_at_once(par_spans)} at once); "
           f"serial verify {ser.duration_s:.0f} s")

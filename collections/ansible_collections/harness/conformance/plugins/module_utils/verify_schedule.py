@@ -66,11 +66,6 @@ def normalise_uses(uses: Any, where: str = "verify_uses") -> dict[str, int | str
     return out
 
 
-def shares(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
-    """Whether two requirements compete for anything (``*`` competes with everything)."""
-    return EVERYTHING in a or EVERYTHING in b or bool(set(a) & set(b))
-
-
 def _must_wait_for(
     earlier: Mapping[str, Any],
     uses: Mapping[str, Any],
