@@ -42,8 +42,6 @@ class ActionModule(ActionBase):
                 gate.close(args["reason"] or f"closed after {req}")
                 result.update(changed=True)
                 return result
-            if not any(isinstance(p, dict) and p.get("id") == req for p in args["plan"]):
-                raise AnsibleActionFail(f"{req} is not in the plan the gate was given")
             capacity = {str(k): int(v) for k, v in args["capacity"].items()}
             waited, why = gate.enter(req, args["plan"], capacity, timeout=args["timeout"])
         except GateClosed as e:
