@@ -1,0 +1,10 @@
+# Copyright: harness developers; Apache-2.0
+"""Action for ``harness.conformance.k8s``: ``kubernetes.core.k8s`` run in the worker on a local connection."""
+
+from __future__ import annotations
+
+from ansible_collections.harness.conformance.plugins.plugin_utils.worker_module import WorkerAction
+
+
+class ActionModule(WorkerAction):
+    UPSTREAM = "kubernetes.core.k8s"
