@@ -75,3 +75,19 @@ def test_place_refuses_to_write_elsewhere(tmp_path: Path, requirement: str, name
     with pytest.raises(ev.EvidenceError):
         ev.Place(str(tmp_path), requirement).save(name, "x")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_long_list_keeps_its_first_objects_and_says_how_many_there_were(tmp_path: Path) -> None:
+    import yaml
+
+    place = ev.Place(str(tmp_path / "evidence"), "dra_support")
+    slices = [{"metadata": {"name": f"sim-gpu-{i}-gpu.nvidia.com"}} for i in range(500)]
+    rel = place.save("resourceslices.yaml", slices, max_objects=100)
+    text = (tmp_path / rel).read_text()
+    assert text.startswith("# 100 of 500 objects kept")
+    kept = yaml.safe_load(text)
+    assert [s["metadata"]["name"] for s in kept] == [s["metadata"]["name"] for s in slices[:100]]
+    place.save("all.yaml", slices, max_objects=0)
+    place.save("few.yaml", slices[:100], max_objects=100)
+    assert len(yaml.safe_load((tmp_path / "evidence" / "dra_support" / "all.yaml").read_text())) == 500
+    assert not (tmp_path / "evidence" / "dra_support" / "few.yaml").read_text().startswith("#")

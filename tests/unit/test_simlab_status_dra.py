@@ -95,3 +95,46 @@ def test_read_components_checks_alive_and_health(tmp_path: Path) -> None:
         s.bind(("127.0.0.1", 0))
         closed = s.getsockname()[1]
     assert status.probe(f"tcp://127.0.0.1:{closed}")[0] is False
+
+
+class _SliceStore:
+    """What the DRA driver writes, kept as the API server would keep it (resourceVersion bumps)."""
+
+    def __init__(self) -> None:
+        self.slices: dict[str, dict[str, Any]] = {}
+        self.calls: list[str] = []
+
+    def _stored(self, body: dict[str, Any]) -> dict[str, Any]:
+        stored = json.loads(json.dumps(body))
+        stored["metadata"]["resourceVersion"] = str(len(self.calls))
+        self.slices[stored["metadata"]["name"]] = stored
+        return stored
+
+    def create_cluster_custom_object(self, group: str, version: str, plural: str, body: dict[str, Any]) -> dict[str, Any]:
+        self.calls.append(f"create {body['metadata']['name']}")
+        return self._stored(body)
+
+    def replace_cluster_custom_object(self, group: str, version: str, plural: str, name: str,
+                                      body: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+        self.calls.append(f"replace {name} generation {body['spec']['pool']['generation']}")
+        return self._stored(body)
+
+    def delete_cluster_custom_object(self, group: str, version: str, plural: str, name: str) -> None:
+        self.calls.append(f"delete {name}")
+        self.slices.pop(name, None)
+
+
+def test_node_events_write_a_slice_only_when_its_content_changes() -> None:
+    driver = dra_driver.Driver.__new__(dra_driver.Driver)
+    driver.driver, driver._known = dra_driver.DRIVER, {}
+    store = _SliceStore()
+    driver.custom = store  # type: ignore[assignment]
+    driver.on_event("ADDED", node())
+    heartbeat = {**node(), "status": {"conditions": [{"type": "Ready", "lastHeartbeatTime": "2026-12-03T11:00:00Z"}]}}
+    driver.on_event("MODIFIED", heartbeat)  # kwok renewing the status: nothing to write
+    driver.on_event("MODIFIED", node(count="4"))
+    driver.on_event("MODIFIED", node(count="4"))
+    driver.on_event("DELETED", node(count="4"))
+    name = dra_driver.slice_name("sim-gpu-0")
+    assert store.calls == [f"create {name}", f"replace {name} generation 2", f"delete {name}"]
+    assert driver._known == {} and store.slices == {}

@@ -39,7 +39,7 @@ class ActionModule(ActionBase):
         try:
             place = Place(args["evidence_dir"], args["requirement"])
             if args["file"]:
-                path = place.save(args["file"], args["data"], write)
+                path = place.save(args["file"], args["data"], write, args["max_objects"])
             else:
                 path = place.note(args["title"], args["command"], args["output"], args["checks"], write)
         except EvidenceError as e:

@@ -34,6 +34,7 @@ ARGUMENT_SPEC: dict[str, Any] = dict(
     command=dict(type="str"),
     output=dict(type="raw"),
     checks=dict(type="list", elements="dict", default=[]),
+    max_objects=dict(type="int", default=100),
 )
 REQUIRED_ONE_OF = [("file", "title")]
 REQUIRED_BY = {"file": ("data",)}
@@ -121,10 +122,19 @@ class Place:
             raise EvidenceError(f"evidence file '{name}' escapes the requirement's directory")
         return target, os.path.relpath(target, os.path.dirname(self.evidence_dir))
 
-    def save(self, name: str, data: Any, write: bool = True) -> str:
-        """Write one file (YAML for structured data, text for strings); its run-relative path."""
+    def save(self, name: str, data: Any, write: bool = True, max_objects: int = 0) -> str:
+        """Write one file (YAML for structured data, text for strings); its run-relative path.
+
+        A list longer than ``max_objects`` (when above 0) keeps its first ``max_objects`` items, under a
+        comment that says so: a 500-node lab's 500 ResourceSlices are megabytes that say nothing the
+        first hundred do not, and writing them took a role most of its time.
+        """
         target, rel = self.target(name)
-        text = render(data)
+        if max_objects > 0 and isinstance(data, (list, tuple)) and len(data) > max_objects:
+            text = (f"# {max_objects} of {len(data)} objects kept (harness.conformance.evidence max_objects); "
+                    "the notebook's command lists them all\n" + render(list(data[:max_objects])))  # fmt: skip
+        else:
+            text = render(data)
         if write:
             os.makedirs(os.path.dirname(target), exist_ok=True)
             with open(target, "w", encoding="utf-8") as f:

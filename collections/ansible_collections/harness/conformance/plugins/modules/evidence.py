@@ -45,6 +45,12 @@ options:
     type: list
     elements: dict
     default: []
+  max_objects:
+    description:
+      - When I(data) is a list longer than this, only its first I(max_objects) items are saved, under a
+        comment giving both counts (a 500-node lab's ResourceSlices, say). C(0) keeps everything.
+    type: int
+    default: 100
 author: harness developers
 """
 
@@ -105,7 +111,7 @@ def main() -> None:
         place = Place(p["evidence_dir"], p["requirement"])
         write = not module.check_mode
         if p["file"]:
-            rel = place.save(p["file"], p["data"], write)
+            rel = place.save(p["file"], p["data"], write, p["max_objects"])
         else:
             rel = place.note(p["title"], p["command"], p["output"], p["checks"], write)
     except EvidenceError as e:
