@@ -106,3 +106,13 @@ def test_nodes_with_units(plugin: ModuleType) -> None:
              {"metadata": {"name": "zero"}, "status": {"allocatable": {"nvidia.com/gpu": "0"}}},
              {"metadata": {"name": "cpu"}, "status": {}}]  # fmt: skip
     assert plugin.nodes_with_units(nodes, "nvidia.com/gpu") == ["gpu"]
+
+
+def test_metadata_of_keeps_the_named_objects_in_their_order(plugin: ModuleType) -> None:
+    import json
+    from pathlib import Path
+
+    nodes = json.loads((Path(__file__).parent / "data" / "probes" / "lab-nodes.json").read_text())
+    assert [m["name"] for m in plugin.metadata_of(nodes, {"sim-gpu-1": {}, "sim-gpu-0": {}})] == ["sim-gpu-0", "sim-gpu-1"]
+    assert plugin.metadata_of(nodes, []) == [] and plugin.metadata_of(None, ["x"]) == []
+    assert plugin.metadata_of(nodes, ["harness-node"]) == [nodes[0]["metadata"]]

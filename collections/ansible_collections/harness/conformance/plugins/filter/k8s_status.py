@@ -22,6 +22,9 @@
   schedulable Ready node, with its allocatable units of the resource.
 - ``nodes | harness.conformance.nodes_with_units('nvidia.com/gpu')`` → the names of the nodes with
   allocatable units of the resource.
+- ``objs | harness.conformance.metadata_of(names)`` → the ``metadata`` of the objects named in ``names``,
+  in the objects' order (one pass: a ``selectattr('metadata.name', 'in', ...)`` over a 500-node lab's
+  nodes took 15 s of templating).
 """
 
 from __future__ import annotations
@@ -116,6 +119,11 @@ def _reason(c: dict[str, Any]) -> str:
     return f"{text}: {c['message']}" if c.get("message") else text
 
 
+def metadata_of(objs: Any, names: Any) -> list[dict[str, Any]]:
+    wanted = set(names or [])
+    return [o["metadata"] for o in objs or [] if o.get("metadata", {}).get("name") in wanted]
+
+
 def condition_summary(obj: Any) -> str:
     return ", ".join(f"{c.get('type')}={c.get('status')} ({c.get('reason', '')})" for c in _conditions(obj))
 
@@ -135,4 +143,5 @@ class FilterModule:
             "object_refs": object_refs,
             "ready_node_units": ready_node_units,
             "nodes_with_units": nodes_with_units,
+            "metadata_of": metadata_of,
         }
