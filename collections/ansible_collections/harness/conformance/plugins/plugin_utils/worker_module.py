@@ -15,6 +15,7 @@ import contextlib
 import importlib
 import io
 import json
+import sys
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -33,11 +34,16 @@ from ansible_collections.kubernetes.core.plugins.modules import k8s, k8s_cluster
 _PROFILE = "legacy"
 
 
-def runs_here(action: ActionBase) -> bool:
-    """Whether the task can run in the worker: a local connection, no become, no async, no extra environment."""
+def runs_here(action: ActionBase, task_vars: dict[str, Any]) -> bool:
+    """Whether the task can run in the worker: a local connection whose interpreter is the controller's
+    own Python, no become, no async, no extra environment."""
     task = action._task
-    return (getattr(action._connection, "transport", "") == "local" and not action._play_context.become
-            and not task.async_val and not any(task.environment or []))  # fmt: skip
+    if getattr(action._connection, "transport", "") != "local" or action._play_context.become:
+        return False
+    if task.async_val or any(task.environment or []):
+        return False
+    interpreter = task_vars.get("ansible_python_interpreter")
+    return interpreter is not None and str(action._templar.template(interpreter)) == sys.executable
 
 
 def load(module_fqcn: str) -> ModuleType:
@@ -105,7 +111,7 @@ class WorkerAction(_UpstreamAction):  # type: ignore[misc]
 
     def _execute_module(self, module_name: str | None = None, module_args: dict[str, Any] | None = None,
                         task_vars: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:  # fmt: skip
-        if runs_here(self):
+        if runs_here(self, task_vars or {}):
             return execute(self, self.UPSTREAM, module_args if module_args is not None else self._task.args,
                            task_vars or {})  # fmt: skip
         return super()._execute_module(module_name=self.UPSTREAM, module_args=module_args, task_vars=task_vars, **kwargs)
