@@ -10,11 +10,8 @@ module: k8s_cluster_info
 short_description: M(kubernetes.core.k8s_cluster_info), run inside the Ansible worker on a local connection
 description:
   - Takes the options of M(kubernetes.core.k8s_cluster_info) and returns what it returns; it runs that module's own code.
-  - On a C(local) connection whose C(ansible_python_interpreter) is the controller's own Python (no
-    become, no async, no task environment) the module runs inside the worker process that Ansible
-    forks for the task, where the Kubernetes client is already imported, instead of in a new Python
-    interpreter. That saves about 0.4 CPU-seconds a call (C(bench/module_overhead.py)).
-  - Otherwise the module is shipped and run as M(kubernetes.core.k8s_cluster_info).
+extends_documentation_fragment:
+  - harness.conformance.worker_module
 author: harness developers
 """
 
