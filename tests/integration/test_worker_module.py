@@ -94,3 +94,4 @@ def test_each_loop_item_starts_clean(tmp_path: Path) -> None:
     first, second = results["items"]["results"]
     assert "no_such_option" in first["msg"]
     assert "no_such_option" not in second.get("msg", ""), second
+

@@ -212,3 +212,27 @@ def test_hpa_scales_a_deployment_on_gpu_utilisation(k8s: Any, namespace: str) ->
     hpa = client.AutoscalingV2Api(k8s).read_namespaced_horizontal_pod_autoscaler("gpu-infer", namespace)
     current = hpa.status.current_metrics[0].pods.current.average_value
     assert _quantity(current) == pytest.approx(90.0)
+
+
+def test_exporter_reads_the_gpu_inventory_only_every_inventory_interval(lab: Any, k8s: Any) -> None:
+    from harness.simlab.dcgm_exporter import GPU_PRESENT_LABEL, KubeSource
+
+    now = [0.0]
+    source = KubeSource(str(lab.kubeconfig), inventory_every=30.0, clock=lambda: now[0])
+    names = lambda: {n["metadata"]["name"] for n in source.fetch().nodes}  # noqa: E731
+    before = names()
+    assert before, "the lab has GPU nodes"
+    core = client.CoreV1Api(k8s)
+    extra = f"harness-test-inventory-{uuid.uuid4().hex[:6]}"  # a Node object nobody runs: never Ready
+    core.create_node({"metadata": {"name": extra, "labels": {GPU_PRESENT_LABEL: "true", "harness.dev/test": "sim-metrics"}}})
+    try:
+        now[0] = 29.0
+        assert names() == before  # pods and claims were read again, the inventory was not
+
+        def after_the_interval() -> bool:
+            now[0] += 30.0  # the watch cache may lag the create by a moment: each try is a new interval
+            return extra in names()
+
+        wait_for("the new node in the exporter's inventory", after_the_interval, 30)
+    finally:
+        core.delete_node(extra)

@@ -19,15 +19,19 @@ from lab_fixtures import SimLab
 
 pytestmark = pytest.mark.lab
 
+HIDDEN = "harness-not-a-real-password"
 STAMPED = {"uid", "resourceVersion", "creationTimestamp", "managedFields", "time"}
 
 
 def _steps(kubeconfig: str, name: str) -> list[tuple[str, str, dict[str, Any]]]:
-    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "default"}, "data": {"a": "1"}}
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "default"}, "data": {"a": "1", "note": HIDDEN}}
     return [
         ("create", "k8s", {"definition": cm}),
         ("again", "k8s", {"definition": cm}),
         ("read", "k8s_info", {"kind": "ConfigMap", "namespace": "default", "name": name}),
+        # a no_log option's value is hidden wherever it shows in the result (the API server ignores basic auth)
+        ("hidden", "k8s_info", {"kind": "ConfigMap", "namespace": "default", "name": name,
+                                "username": "harness", "password": HIDDEN}),
         ("unknown_kind", "k8s_info", {"kind": "NoSuchKind"}),
         ("apis", "k8s_cluster_info", {}),
         ("delete", "k8s", {"definition": cm, "state": "absent", "wait": True}),
@@ -68,5 +72,7 @@ def test_worker_results_equal_the_shipped_modules(lab: SimLab, tmp_path: Path) -
     worker = _run(tmp_path, "harness.conformance", str(lab.kubeconfig))
     assert upstream["create"]["changed"] is True and upstream["again"]["changed"] is False
     assert upstream["unknown_kind"]["api_found"] is False and upstream["no_log"]["failed"] is True
+    assert upstream["read"]["resources"][0]["data"]["note"] == HIDDEN
+    assert upstream["hidden"]["resources"][0]["data"]["note"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
     for step in upstream:
         assert worker[step] == upstream[step], step

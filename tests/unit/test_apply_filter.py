@@ -54,3 +54,15 @@ def test_labels_others_add_do_not_count_but_status_is_never_compared(ap: ModuleT
     assert ap.objects_to_apply([want], [node]) == []
     assert ap.holds({"a": {"b": 1, "c": 2}}, {"a": {"b": 1}}) and not ap.holds({"a": {"b": 1}}, {"a": {"b": 2}})
     assert ap.holds({}, {"taints": []}) and not ap.holds({"taints": [{"key": "k"}]}, {"taints": []})
+
+
+def test_taints_the_node_controller_owns_do_not_count_but_ours_do(ap: ModuleType) -> None:
+    # a node applied right after it joined: the node lifecycle controller's taint is still on it
+    node = copy.deepcopy(NODES[1])
+    node["spec"]["taints"] = [{"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"}]
+    want = definition(NODES[1])
+    assert ap.objects_to_apply([want], [node]) == []
+    node["spec"]["taints"].append({"key": "nvidia.com/gpu", "effect": "NoSchedule"})
+    assert ap.objects_to_apply([want], [node]) == [want]  # a taint the inventory dropped is taken off
+    want["spec"]["taints"] = [{"key": "nvidia.com/gpu", "effect": "NoSchedule"}]
+    assert ap.objects_to_apply([want], [node]) == []

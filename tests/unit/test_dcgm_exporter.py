@@ -209,3 +209,25 @@ def test_main_once_prints_metrics(tmp_path: Path, capsys: pytest.CaptureFixture[
     state.write_text(json.dumps({"nodes": [node("n0", gpus=1)]}))
     assert dx.main(["--state-file", str(state), "--once"]) == 0
     assert "DCGM_FI_DEV_FB_FREE{" in capsys.readouterr().out
+
+
+def test_an_unchanged_cluster_is_not_rendered_again_a_changed_one_is(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    state = tmp_path / "state.json"
+    nodes = [node("n0", gpus=2)]
+    state.write_text(json.dumps({"nodes": nodes, "pods": [pod("p", "n0", gpus=1, util="60")]}))
+    ex = dx.Exporter(dx.FileSource(state))
+    renders: list[int] = []
+    real_render = dx.render
+    monkeypatch.setattr(dx, "render", lambda samples: renders.append(len(samples)) or real_render(samples))
+    ex.refresh()
+    first = ex.metrics()
+    ex.refresh()
+    assert renders == [2] and ex.metrics() == first
+    state.write_text(json.dumps({"nodes": nodes, "pods": [pod("p", "n0", gpus=1, util="90")]}))
+    ex.refresh()
+    assert renders == [2, 2] and 'DCGM_FI_DEV_GPU_UTIL{gpu="0"' in (ex.metrics() or "") and " 90" in (ex.metrics() or "")
+    # objects with a resourceVersion are told apart by it, not by their content
+    a = dx.ClusterState(nodes=[{"metadata": {"uid": "u", "resourceVersion": "1"}}])
+    b = dx.ClusterState(nodes=[{"metadata": {"uid": "u", "resourceVersion": "2"}}])
+    assert dx.fingerprint(a) != dx.fingerprint(b) and dx.fingerprint(a) == dx.fingerprint(dx.ClusterState(nodes=list(a.nodes)))

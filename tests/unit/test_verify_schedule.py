@@ -217,3 +217,39 @@ def test_accelerator_capacity_counts_a_gpu_once() -> None:
     assert plan_filter.accelerator_capacity(nodes, []) == plugin_units
     assert plan_filter.accelerator_capacity([], slices) == devices
     assert plan_filter.accelerator_capacity(None) == 0
+
+
+def test_a_phase_holds_beside_the_role_and_lets_go(tmp_path: Path) -> None:
+    gate = sched.Gate(str(tmp_path))
+    p = plan(("sharing", {"accelerators": "exclusive", "probes": "exclusive"}), ("dra", {"accelerators": 1}),
+             ("secure", {"accelerators": 2}), ("gateway", {}))  # fmt: skip
+    for req in ("dra", "secure", "gateway"):
+        assert gate.try_enter(req, p[1:], {}) == ""  # sharing is not in this plan: they start together
+    assert gate.try_hold("dra", {"probes": "exclusive"}, {}) == ""
+    assert gate.try_hold("secure", {"probes": "exclusive"}, {}) == "dra holds probes"
+    assert gate.try_hold("gateway", {"other": 1}, {}) == ""  # another resource: no conflict
+    with pytest.raises(sched.ScheduleError, match="dra already holds probes"):
+        gate.try_hold("dra", {"probes": "exclusive"}, {})
+    with pytest.raises(sched.ScheduleError, match="sharing is not running"):
+        gate.try_hold("sharing", {"probes": "exclusive"}, {})
+    # who wants the resource for the whole role waits for the phase as for a role
+    assert sched.blocked_by("sharing", p, json.loads((tmp_path / "gate.json").read_text())["running"], set(), {})
+    assert gate.release("dra") is True and gate.release("dra") is False
+    state = json.loads((tmp_path / "gate.json").read_text())
+    assert state["running"]["dra"] == {"accelerators": 1}  # what the role holds stays held
+    waited, why = gate.hold("secure", {"probes": "exclusive"}, {}, timeout=5)
+    assert why == "" and waited < 5
+    assert gate.leave("secure") is True  # leaving mid-phase lets the phase go too
+    assert gate.try_hold("dra", {"probes": "exclusive"}, {}) == ""
+    events = [(e["requirement"], e["event"]) for e in json.loads((tmp_path / "gate.json").read_text())["log"]]
+    assert ("dra", "hold") in events and ("dra", "release") in events and ("secure", "hold") in events
+
+
+def test_a_phase_that_cannot_hold_in_time_says_who_holds_it(tmp_path: Path) -> None:
+    gate = sched.Gate(str(tmp_path))
+    p = plan(("a", {}), ("b", {}))
+    gate.try_enter("a", p, {})
+    gate.try_enter("b", p, {})
+    gate.hold("a", {"probes": "exclusive"}, {}, timeout=1)
+    with pytest.raises(sched.ScheduleError, match=r"b could not hold probes within 0 s: a holds probes"):
+        gate.hold("b", {"probes": "exclusive"}, {}, timeout=0.3, sleep=0.05)

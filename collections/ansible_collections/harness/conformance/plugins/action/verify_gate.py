@@ -12,12 +12,18 @@ from typing import Any
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.harness.conformance.plugins.module_utils.verify_schedule import Gate, GateClosed, ScheduleError
+from ansible_collections.harness.conformance.plugins.module_utils.verify_schedule import (
+    Gate,
+    GateClosed,
+    ScheduleError,
+    normalise_uses,
+)
 
 ARGUMENT_SPEC: dict[str, Any] = {
     "dir": {"type": "path", "required": True},
     "requirement": {"type": "str", "required": True},
-    "state": {"type": "str", "choices": ["entered", "left", "closed"], "default": "entered"},
+    "state": {"type": "str", "choices": ["entered", "left", "closed", "holding", "released"], "default": "entered"},
+    "uses": {"type": "dict", "default": {}},
     "reason": {"type": "str", "default": ""},
     "plan": {"type": "list", "elements": "dict", "default": []},
     "capacity": {"type": "dict", "default": {}},
@@ -42,7 +48,17 @@ class ActionModule(ActionBase):
                 gate.close(args["reason"] or f"closed after {req}")
                 result.update(changed=True)
                 return result
+            if args["state"] == "released":
+                result.update(changed=gate.release(req))
+                return result
             capacity = {str(k): int(v) for k, v in args["capacity"].items()}
+            if args["state"] == "holding":
+                uses = normalise_uses(args["uses"], "uses")
+                if not uses:
+                    raise AnsibleActionFail("state=holding needs uses: what the phase holds")
+                waited, why = gate.hold(req, uses, capacity, timeout=args["timeout"])
+                result.update(changed=True, stopped=False, waited_s=waited, waited_for=why)
+                return result
             waited, why = gate.enter(req, args["plan"], capacity, timeout=args["timeout"])
         except GateClosed as e:
             # not a failure of this requirement: the run stopped before it could start

@@ -46,8 +46,23 @@ def holds(live: Any, wanted: Any) -> bool:
     return bool(live == wanted)
 
 
+# Taints Kubernetes' own controllers put on nodes and take off again (node lifecycle, cloud provider).
+CONTROLLER_TAINTS = ("node.kubernetes.io/", "node.cloudprovider.kubernetes.io/")
+
+
+def _without_controller_taints(obj: dict[str, Any]) -> dict[str, Any]:
+    """A live Node as its definition could have set it: a node applied with ``taints: []`` right after it
+    joined still carries ``node.kubernetes.io/not-ready`` for a few seconds, and is not different for it."""
+    spec = obj.get("spec") or {}
+    taints = spec.get("taints")
+    if obj.get("kind") != "Node" or not taints:
+        return obj
+    kept = [t for t in taints if not str((t or {}).get("key", "")).startswith(CONTROLLER_TAINTS)]
+    return {**obj, "spec": {**spec, "taints": kept}}
+
+
 def objects_to_apply(definitions: list[dict[str, Any]], live: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    found = {_key(o): o for o in live or []}
+    found = {_key(o): _without_controller_taints(o) for o in live or []}
     out = []
     for definition in definitions or []:
         current = found.get(_key(definition))

@@ -14,6 +14,10 @@ from typing import Any
 
 import yaml
 
+# libyaml's emitter when PyYAML has it: the same YAML (long quoted strings may fold at other places)
+# three times faster; a role's evidence of 100 ResourceSlices took 0.6 s with the pure-Python one.
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
 REDACTED = "<redacted>"
 _SECRET_KEY = re.compile(
     r"(token|password|passwd|secret|private[-_]?key|client[-_]key|key[-_]data|bearer|credential)",
@@ -86,7 +90,7 @@ def render(value: Any) -> str:
     value = _plain(redact(value))
     if isinstance(value, str):
         return value if value.endswith("\n") else value + "\n"
-    return str(yaml.safe_dump(value, sort_keys=False, default_flow_style=False, allow_unicode=True))
+    return str(yaml.dump(value, Dumper=_DUMPER, sort_keys=False, default_flow_style=False, allow_unicode=True))
 
 
 def section(title: str, command: str | None, output: Any, checks: list[dict[str, Any]]) -> str:

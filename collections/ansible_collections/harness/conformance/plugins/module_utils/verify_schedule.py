@@ -28,7 +28,7 @@ import fcntl
 import json
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -105,6 +105,16 @@ def blocked_by(
             break
         if other not in done and other not in running and _must_wait_for(uses_of[other], uses, running, capacity):
             return f"{other} comes first"
+    return conflict_with_running(requirement, uses, running, capacity)
+
+
+def conflict_with_running(
+    requirement: str,
+    uses: Mapping[str, Any],
+    running: Mapping[str, Mapping[str, Any]],
+    capacity: Mapping[str, int],
+) -> str:
+    """Why ``requirement`` may not hold ``uses`` beside what the others running hold ("" when it may)."""
     for other, held in running.items():
         if other == requirement:
             continue
@@ -173,10 +183,41 @@ class Gate:
                 state["log"].append({"requirement": requirement, "event": "enter", "t": round(time.time(), 3)})
             return why
 
+    def try_hold(self, requirement: str, uses: Mapping[str, Any], capacity: Mapping[str, int]) -> str:
+        """While running, take ``uses`` too, for one phase of the role (its probe pods): "" when taken, else
+        why not. Only those running count: a phase is short, and who waits to start waits for the role.
+
+        Raises ScheduleError when ``requirement`` is not running, or already holds one of ``uses``."""
+        with self._locked() as state:
+            held = state["running"].get(requirement)
+            if held is None:
+                raise ScheduleError(f"{requirement} is not running: it cannot hold {', '.join(sorted(uses))}")
+            if set(uses) & set(held):
+                raise ScheduleError(f"{requirement} already holds {', '.join(sorted(set(uses) & set(held)))}")
+            why = conflict_with_running(requirement, uses, state["running"], capacity)
+            if not why:
+                held.update(uses)
+                state.setdefault("phases", {})[requirement] = sorted(uses)
+                state["log"].append({"requirement": requirement, "event": "hold", "t": round(time.time(), 3),
+                                     "uses": dict(uses)})  # fmt: skip
+            return why
+
+    def release(self, requirement: str) -> bool:
+        """Give back what ``requirement`` took for a phase (try_hold); False when it held nothing."""
+        with self._locked() as state:
+            taken = state.setdefault("phases", {}).pop(requirement, [])
+            held = state["running"].get(requirement) or {}
+            for res in taken:
+                held.pop(res, None)
+            if taken:
+                state["log"].append({"requirement": requirement, "event": "release", "t": round(time.time(), 3)})
+            return bool(taken)
+
     def leave(self, requirement: str) -> bool:
         """Mark ``requirement`` done; False when it was not running (left already, or never entered)."""
         with self._locked() as state:
             was = state["running"].pop(requirement, None) is not None
+            state.setdefault("phases", {}).pop(requirement, None)  # a role that failed mid-phase lets go too
             if requirement not in state["done"]:
                 state["done"].append(requirement)
             state["log"].append({"requirement": requirement, "event": "leave", "t": round(time.time(), 3)})
@@ -187,6 +228,19 @@ class Gate:
         with self._locked() as state:
             state["closed"] = reason or "closed"
             state["log"].append({"requirement": "", "event": "close", "t": round(time.time(), 3)})
+
+    def hold(
+        self,
+        requirement: str,
+        uses: Mapping[str, Any],
+        capacity: Mapping[str, int],
+        timeout: float,
+        sleep: float = 0.2,
+        max_sleep: float = 1.0,
+    ) -> tuple[float, str]:
+        """Wait (polling with backoff) until ``requirement`` may hold ``uses`` for a phase; as enter()."""
+        return _poll(lambda: self.try_hold(requirement, uses, capacity), f"{requirement} could not hold "
+                     f"{', '.join(sorted(uses))}", timeout, sleep, max_sleep)  # fmt: skip
 
     def enter(
         self,
@@ -202,14 +256,20 @@ class Gate:
         Raises ScheduleError when it still may not start after ``timeout`` seconds, GateClosed when
         the gate closes meanwhile.
         """
-        start = time.monotonic()
-        first_reason = ""
-        while True:
-            why = self.try_enter(requirement, plan, capacity)
-            if not why:
-                return round(time.monotonic() - start, 2), first_reason
-            first_reason = first_reason or why
-            if time.monotonic() - start >= timeout:
-                raise ScheduleError(f"{requirement} could not start within {timeout:.0f} s: {why}")
-            time.sleep(sleep)
-            sleep = min(sleep * 1.5, max_sleep)
+        return _poll(lambda: self.try_enter(requirement, plan, capacity), f"{requirement} could not start",
+                     timeout, sleep, max_sleep)  # fmt: skip
+
+
+def _poll(attempt: Callable[[], str], what: str, timeout: float, sleep: float, max_sleep: float) -> tuple[float, str]:
+    """Call ``attempt`` until it returns "" (with backoff); (seconds waited, first reason it gave)."""
+    start = time.monotonic()
+    first_reason = ""
+    while True:
+        why = attempt()
+        if not why:
+            return round(time.monotonic() - start, 2), first_reason
+        first_reason = first_reason or why
+        if time.monotonic() - start >= timeout:
+            raise ScheduleError(f"{what} within {timeout:.0f} s: {why}")
+        time.sleep(sleep)
+        sleep = min(sleep * 1.5, max_sleep)

@@ -14,7 +14,7 @@ description:
     (C(roles/verify_<id>/meta/verify.yml), see the plan filter C(harness.conformance.verify_plan))
     fits beside the roles already running; afterwards it leaves, and whoever waited may start.
   - Requirements that compete for a resource start in plan order; a role that declares nothing runs alone.
-  - An action that runs on the controller only: the gate is a file in the run directory there.
+  - An action that runs on the controller only; the gate is a file in the run directory there.
 options:
   dir:
     description: Directory holding the gate's state (C(gate.json), C(gate.lock)); one per run.
@@ -28,9 +28,17 @@ options:
     description:
       - C(entered) waits until the requirement may start; C(left) marks it done.
       - C(closed) lets nobody start any more (the run stops); who waits is told so (I(stopped)).
+      - C(holding) waits until the running requirement may also hold I(uses), for one phase of its role (the
+        C(harness.conformance.probe) role's pods); C(released) gives them back. Leaving releases them too.
     type: str
-    choices: [entered, left, closed]
+    choices: [entered, left, closed, holding, released]
     default: entered
+  uses:
+    description:
+      - "What a phase holds beside what the role holds (with I(state=holding)), as in C(meta/verify.yml),
+        C({accelerator_probes: exclusive}) for instance. Only the requirements running count."
+    type: dict
+    default: {}
   reason:
     description: Why the gate closes (with I(state=closed)).
     type: str
@@ -58,21 +66,28 @@ EXAMPLES = r"""
     requirement: gang_scheduling
     plan: "{{ harness_verify_plan }}"
     capacity: {accelerators: 16}
+
+- name: Probe | Hold the accelerator probes while the probe pods exist
+  harness.conformance.verify_gate:
+    dir: "{{ harness_verify_gate_dir }}"
+    requirement: "{{ harness_requirement }}"
+    state: holding
+    uses: {accelerator_probes: exclusive}
 """
 
 RETURN = r"""
 stopped:
   description: The gate closed while the requirement waited; it must not start.
   type: bool
-  returned: when state is entered
+  returned: when state is entered or holding
 waited_s:
   description: Seconds the requirement waited at the gate.
   type: float
-  returned: when state is entered
+  returned: when state is entered or holding
 waited_for:
   description: What it first waited for ("" when it started at once).
   type: str
-  returned: when state is entered
+  returned: when state is entered or holding
 """
 
 from ansible.module_utils.basic import AnsibleModule
