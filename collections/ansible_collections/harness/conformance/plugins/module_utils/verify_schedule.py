@@ -18,6 +18,10 @@ A role that declares nothing holds ``{"*": "exclusive"}``: it runs alone. A requ
   while others hold it, and the units held stay within the resource's capacity (when known). A
   requirement that wants more than the capacity runs when nobody else holds the resource.
 
+A running requirement may also hold something for one phase of its role only (``Gate.hold`` and
+``Gate.release``: the probe pods of roles that read real devices hold ``accelerator_probes``). A phase
+waits only for what those running hold; those waiting to start see it as held by the role.
+
 The gate keeps its state in one JSON file, changed under an exclusive ``flock``: every host of the
 play is a separate worker process on the controller.
 """
