@@ -171,8 +171,9 @@ def test_gate_holds_across_processes(tmp_path: Path) -> None:
 def test_plan_reads_each_roles_declaration() -> None:
     ids = ["driver_runtime_management", "gpu_sharing", "ai_inference", "gang_scheduling", "pod_autoscaling", "nope"]
     got = plan_filter.verify_plan(ids, [str(ROLES)])
-    assert [p["id"] for p in got] == ["gpu_sharing", "driver_runtime_management", "ai_inference", "gang_scheduling",
-                                      "pod_autoscaling", "nope"]  # fmt: skip
+    # gpu_sharing holds exclusively what the others share: it goes last
+    assert [p["id"] for p in got] == ["driver_runtime_management", "ai_inference", "gang_scheduling", "pod_autoscaling",
+                                      "nope", "gpu_sharing"]  # fmt: skip
     by_id = {p["id"]: p for p in got}
     assert by_id["gang_scheduling"]["uses"] == {"accelerators": 2}
     assert by_id["gpu_sharing"]["uses"] == {"accelerators": "exclusive", "accelerator_probes": "exclusive"}

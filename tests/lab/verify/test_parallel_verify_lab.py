@@ -8,6 +8,7 @@ shows the roles did overlap in the parallel run and did not in the serial one. T
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from harness.gate_log import most_at_once, spans
+from harness.gate_log import GATE_FILE, most_at_once, spans
 from harness.run import Run
 from accel_lab import verify_shape
 from lab_fixtures import INVENTORY, REPO
@@ -50,6 +51,10 @@ def test_parallel_verify_reports_what_a_serial_one_does(lab: Any, tmp_path: Path
     assert set(par_spans) == set(ser_spans) == set(ran)
     assert most_at_once(ser_spans) == 1
     assert most_at_once(par_spans) >= 5
+    # the plan counted the lab's GPUs (harness.conformance.accelerator_count) and the gate kept within them
+    gpus = int(lab.vars["sim_lab_gpu_node_count"]) * int(lab.vars["sim_lab_gpus_per_node"])
+    capacity = json.loads((par_dir / GATE_FILE).read_text())["capacity"]
+    assert set(capacity) == {"accelerators"} and capacity["accelerators"] >= gpus, capacity
     longest = max((r.duration_s or 0.0, rid) for rid, r in par.requirements.items())
     print(f"\nparallel verify {par.duration_s:.0f} s (longest requirement {longest[1]} {longest[0]:.0f} s, "
           f"ratio {par.duration_s / max(longest[0], 1):.2f}, at most {most_at_once(par_spans)} at once); "

@@ -180,6 +180,7 @@ class Gate:
                 raise GateClosed(str(state["closed"]))
             if requirement in state["running"]:
                 return ""
+            state["capacity"] = dict(capacity)  # what the plan counted, for whoever reads the log
             why = blocked_by(requirement, plan, state["running"], set(state["done"]), capacity)
             if not why:
                 uses = next((p.get("uses") or {}) for p in plan if p["id"] == requirement)
