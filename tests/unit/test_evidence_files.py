@@ -91,3 +91,60 @@ def test_a_long_list_keeps_its_first_objects_and_says_how_many_there_were(tmp_pa
     place.save("few.yaml", slices[:100], max_objects=100)
     assert len(yaml.safe_load((tmp_path / "evidence" / "dra_support" / "all.yaml").read_text())) == 500
     assert not (tmp_path / "evidence" / "dra_support" / "few.yaml").read_text().startswith("#")
+
+
+def _args(tmp_path: Path, **kw: object) -> dict[str, object]:
+    base: dict[str, object] = {"evidence_dir": str(tmp_path / "run" / "evidence"), "requirement": "gang_scheduling",
+                               "state": "written", "file": None, "data": None, "files": [], "title": None,
+                               "command": None, "output": None, "checks": [], "step": None, "facts": None,
+                               "max_objects": 100}  # fmt: skip
+    base.update(kw)
+    return base
+
+
+def test_a_step_writes_its_files_then_its_section_and_returns_its_facts(tmp_path: Path) -> None:
+    check = {"name": "admitted", "status": "pass"}
+    step = {"title": "Admission", "command": "kubectl get workloads", "output": {"a": 1}, "checks": [check],
+            "files": [{"name": "wl.yaml", "data": [{"x": 1}, {"x": 2}], "max_objects": 1}], "facts": {"admitted": True}}  # fmt: skip
+    out = ev.perform(_args(tmp_path, step=step), write=True)
+    assert out["paths"] == ["evidence/gang_scheduling/wl.yaml", "evidence/gang_scheduling/output.md"]
+    assert out["path"] == "evidence/gang_scheduling/output.md"
+    assert out["facts"] == {"admitted": True} and out["checks"] == [check]
+    assert (tmp_path / "run/evidence/gang_scheduling/wl.yaml").read_text().startswith("# 1 of 2 objects kept")
+    assert "## Admission" in (tmp_path / "run/evidence/gang_scheduling/output.md").read_text()
+
+
+def test_a_step_refuses_unknown_keys_and_a_key_given_twice(tmp_path: Path) -> None:
+    with pytest.raises(ev.EvidenceError, match="unknown keys bogus"):
+        ev.perform(_args(tmp_path, step={"title": "t", "bogus": 1}), write=False)
+    with pytest.raises(ev.EvidenceError, match="'title' is given both"):
+        ev.perform(_args(tmp_path, title="t", step={"title": "u"}), write=False)
+    with pytest.raises(ev.EvidenceError, match="one of file, files, title or step"):
+        ev.perform(_args(tmp_path), write=False)
+    with pytest.raises(ev.EvidenceError, match="files item #1 needs a name and data"):
+        ev.perform(_args(tmp_path, files=[{"name": "x"}]), write=False)
+
+
+def test_the_ledger_collects_an_opened_roles_steps_in_order_once(tmp_path: Path) -> None:
+    a, b = {"name": "a", "status": "pass"}, {"name": "b", "status": "fail"}
+    ev.perform(_args(tmp_path, title="before the ledger", checks=[a]), write=True)  # not opened: not noted
+    ev.perform(_args(tmp_path, state="opened"), write=True)
+    ev.perform(_args(tmp_path, file="x.yaml", data={"k": 1}), write=True)
+    ev.perform(_args(tmp_path, title="One", checks=[a]), write=True)
+    ev.perform(_args(tmp_path, title="Two", checks=[b]), write=True)
+    ledger = tmp_path / "run" / "steps" / "gang_scheduling.jsonl"
+    assert ledger.is_file() and not (tmp_path / "run/evidence/steps").exists()  # never in the bundle
+    out = ev.perform(_args(tmp_path, state="collected"), write=True)
+    assert out["checks"] == [a, b]
+    assert out["evidence"] == ["evidence/gang_scheduling/x.yaml", "evidence/gang_scheduling/output.md"]
+    assert not ledger.exists() and not ledger.parent.exists()
+    again = ev.perform(_args(tmp_path, state="collected"), write=True)  # a rescue after emit: nothing twice
+    assert again["checks"] == [] and again["evidence"] == []
+
+
+def test_opening_the_ledger_again_forgets_an_earlier_runs_steps(tmp_path: Path) -> None:
+    ev.perform(_args(tmp_path, state="opened"), write=True)
+    ev.perform(_args(tmp_path, title="stale", checks=[{"name": "old", "status": "pass"}]), write=True)
+    ev.perform(_args(tmp_path, state="opened"), write=True)
+    ev.perform(_args(tmp_path, title="fresh", checks=[{"name": "new", "status": "pass"}]), write=False)
+    assert [c["name"] for c in ev.perform(_args(tmp_path, state="collected"), write=True)["checks"]] == ["new"]

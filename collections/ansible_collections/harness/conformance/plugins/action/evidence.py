@@ -16,9 +16,8 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.harness.conformance.plugins.module_utils.evidence_files import (
     ARGUMENT_SPEC,
     REQUIRED_BY,
-    REQUIRED_ONE_OF,
     EvidenceError,
-    Place,
+    perform,
 )
 
 
@@ -32,19 +31,11 @@ class ActionModule(ActionBase):
             result.update(self._execute_module(
                 module_name="harness.conformance.evidence", module_args=self._task.args, task_vars=task_vars))  # fmt: skip
             return result
-        _, args = self.validate_argument_spec(
-            argument_spec=ARGUMENT_SPEC, required_one_of=REQUIRED_ONE_OF, required_by=REQUIRED_BY
-        )
-        write = not self._task.check_mode
+        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC, required_by=REQUIRED_BY)
         try:
-            place = Place(args["evidence_dir"], args["requirement"])
-            if args["file"]:
-                path = place.save(args["file"], args["data"], write, args["max_objects"])
-            else:
-                path = place.note(args["title"], args["command"], args["output"], args["checks"], write)
+            result.update(perform(args, write=not self._task.check_mode))
         except EvidenceError as e:
             raise AnsibleActionFail(str(e)) from e
         except OSError as e:
             raise AnsibleActionFail(f"could not write evidence: {e}") from e
-        result.update(changed=True, path=path)
         return result

@@ -1,8 +1,13 @@
 # Copyright: harness developers; Apache-2.0
 """Where a verify role's evidence goes and how it is written, secrets redacted.
 
-Shared by the ``harness.conformance.evidence`` module and the ``evidence`` / ``record_step`` action
-plugins (which write on the controller, without shipping a module, when the connection is local).
+Shared by the ``harness.conformance.evidence`` module and its action plugin (which writes on the
+controller, without shipping a module, when the connection is local).
+
+A role that opens its requirement's step ledger (``state: opened``) no longer keeps lists of its
+checks and files: every write appends what it wrote to the ledger, and ``harness.conformance.emit``
+collects it (``state: collected``). The ledger lives next to the evidence directory, never in it,
+so it never reaches the bundle a reviewer checks.
 """
 
 from __future__ import annotations
@@ -28,19 +33,27 @@ _REQUIREMENT_ID = re.compile(r"[a-z][a-z0-9_]*")
 _STATUS_MARK = {"pass": "✓", "fail": "✗", "error": "!", "skip": "-"}
 NOTEBOOK = "output.md"
 
+LEDGER_DIR = "steps"
+STATES = ("written", "opened", "collected")
+#: what a ``step`` may carry (a filter that judges a step returns such a mapping)
+STEP_KEYS = ("title", "command", "output", "checks", "files", "facts")
+
 #: the options of harness.conformance.evidence (module and action plugin)
 ARGUMENT_SPEC: dict[str, Any] = dict(
     evidence_dir=dict(type="path", required=True),
     requirement=dict(type="str", required=True),
+    state=dict(type="str", default="written", choices=list(STATES)),
     file=dict(type="str"),
     data=dict(type="raw"),
+    files=dict(type="list", elements="dict", default=[]),
     title=dict(type="str"),
     command=dict(type="str"),
     output=dict(type="raw"),
     checks=dict(type="list", elements="dict", default=[]),
+    step=dict(type="dict"),
+    facts=dict(type="raw"),
     max_objects=dict(type="int", default=100),
 )
-REQUIRED_ONE_OF = [("file", "title")]
 REQUIRED_BY = {"file": ("data",)}
 
 
@@ -109,6 +122,61 @@ def section(title: str, command: str | None, output: Any, checks: list[dict[str,
     return "\n".join(lines).rstrip("\n") + "\n\n"
 
 
+def _step_args(args: dict[str, Any]) -> dict[str, Any]:
+    """The options with a ``step`` mapping spread into them (a step and the same option both given is an error)."""
+    step = args.get("step")
+    if not step:
+        return dict(args)
+    unknown = sorted(set(step) - set(STEP_KEYS))
+    if unknown:
+        raise EvidenceError(f"step has unknown keys {', '.join(map(str, unknown))} (known: {', '.join(STEP_KEYS)})")
+    out = dict(args)
+    for key in STEP_KEYS:
+        if key not in step:
+            continue
+        if args.get(key) not in (None, [], ""):
+            raise EvidenceError(f"'{key}' is given both as an option and in step")
+        out[key] = step[key]
+    return out
+
+
+def perform(args: dict[str, Any], write: bool) -> dict[str, Any]:
+    """Do what the validated options of harness.conformance.evidence ask; the task's result.
+
+    - ``state: opened`` starts the requirement's ledger afresh;
+    - ``state: collected`` returns the ledger's checks and files and removes it;
+    - otherwise writes ``files`` (and ``file``/``data``), then the notebook section when there is a
+      ``title``; ``facts`` come back as they are given (a judged step's values for later tasks).
+    """
+    args = _step_args(args)
+    place = Place(args["evidence_dir"], args["requirement"])
+    if args["state"] == "opened":
+        place.open_ledger()
+        return {"changed": False, "ledger": place.ledger}
+    if args["state"] == "collected":
+        checks, evidence = place.collect_ledger()
+        return {"changed": False, "checks": checks, "evidence": evidence}
+    files = list(args.get("files") or [])
+    if args.get("file"):
+        files.append({"name": args["file"], "data": args.get("data")})
+    if not files and not args.get("title"):
+        raise EvidenceError("one of file, files, title or step (with a title or files) is required")
+    paths = []
+    for i, f in enumerate(files):
+        if not isinstance(f, dict) or not f.get("name") or "data" not in f:
+            raise EvidenceError(f"files item #{i + 1} needs a name and data")
+        limit = f.get("max_objects", args.get("max_objects", 100))
+        paths.append(place.save(str(f["name"]), f["data"], write, int(limit)))
+    checks = list(args.get("checks") or [])
+    if args.get("title"):
+        paths.append(place.note(str(args["title"]), args.get("command"), args.get("output"), checks, write))
+    place.append_ledger(paths, checks)
+    result: dict[str, Any] = {"changed": True, "path": paths[-1], "paths": paths, "checks": checks}
+    if args.get("facts") is not None:
+        result["facts"] = args["facts"]
+    return result
+
+
 class Place:
     """The evidence directory of one requirement of a run."""
 
@@ -118,6 +186,48 @@ class Place:
         self.evidence_dir = os.path.abspath(os.path.expanduser(evidence_dir))
         self.requirement = requirement
         self.base = os.path.join(self.evidence_dir, requirement)
+
+    @property
+    def ledger(self) -> str:
+        """The step ledger of this requirement: next to the evidence directory, not in it."""
+        return os.path.join(os.path.dirname(self.evidence_dir), LEDGER_DIR, f"{self.requirement}.jsonl")
+
+    def open_ledger(self) -> None:
+        """Start the ledger afresh: a role opens it before its first step (it is bookkeeping of the
+        run, kept in check mode too)."""
+        os.makedirs(os.path.dirname(self.ledger), exist_ok=True)
+        with open(self.ledger, "w", encoding="utf-8"):
+            pass
+
+    def append_ledger(self, paths: list[str], checks: list[dict[str, Any]]) -> None:
+        """Add one write to the ledger when the role opened one (roles that keep their own lists do not)."""
+        if not os.path.exists(self.ledger):
+            return
+        with open(self.ledger, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"evidence": paths, "checks": _plain(checks)}, ensure_ascii=False, default=str) + "\n")
+
+    def collect_ledger(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """The checks and files of every step written since the ledger was opened, in order; the
+        ledger is removed, so a rescue that collects again gets nothing twice."""
+        checks: list[dict[str, Any]] = []
+        evidence: list[str] = []
+        try:
+            with open(self.ledger, encoding="utf-8") as f:
+                lines = f.read().splitlines()
+        except FileNotFoundError:
+            return checks, evidence
+        for line in lines:
+            if not line.strip():
+                continue
+            step = json.loads(line)
+            checks += step.get("checks") or []
+            evidence += [p for p in step.get("evidence") or [] if p not in evidence]
+        os.remove(self.ledger)
+        try:
+            os.rmdir(os.path.dirname(self.ledger))
+        except OSError:
+            pass  # another requirement's ledger is still open
+        return checks, evidence
 
     def target(self, name: str) -> tuple[str, str]:
         """(absolute path, path relative to the run directory) of a file of this requirement."""
