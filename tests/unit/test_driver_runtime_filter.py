@@ -118,3 +118,81 @@ def test_one_source_only_skips_the_comparison(dr: ModuleType) -> None:
 def test_no_accelerator_node_fails_everything_it_needs(dr: ModuleType) -> None:
     checks = dr.advertised_version_checks({}, {**SOURCES, "expected_driver": "580"})
     assert [c["status"] for c in checks] == ["fail", "fail", "fail", "skip", "fail", "fail"]
+
+
+# The role's steps (harness.conformance.evidence's step:), from the registered read of Nodes and
+# ResourceSlices as the role's k8s_info loop registers it.
+
+def registered(nodes: list[dict[str, Any]], slices: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """What ``register:`` holds after the role's read loop (a skipped or unserved kind reads as no objects)."""
+    return {"results": [
+        {"item": {"kind": "Node"}, "resources": nodes, "api_found": True},
+        {"item": {"kind": "ResourceSlice"}, "resources": slices or [], "api_found": slices is not None},
+    ]}  # fmt: skip
+
+
+STEP_SOURCES = {**SOURCES, "resource": "nvidia.com/gpu", "namespace": "harness-driver-run-1"}
+
+
+def test_versions_step_on_the_lab(dr: ModuleType) -> None:
+    nodes, slices = recorded()
+    step = dr.driver_versions_step(registered(nodes, slices), STEP_SOURCES)
+    assert step["title"] == "Accelerator nodes advertise their driver and runtime versions, consistently"
+    assert step["command"] == (
+        "kubectl get nodes -l nvidia.com/gpu.present=true "
+        "-L nvidia.com/cuda.driver-version.full,nvidia.com/cuda.runtime-version.full "
+        "-o custom-columns=NAME:.metadata.name,RUNTIME:.status.nodeInfo.containerRuntimeVersion; "
+        "kubectl get resourceslices --field-selector spec.driver=gpu.nvidia.com -o yaml")
+    assert step["output"] == dr.advertised_versions(nodes, slices, STEP_SOURCES)
+    assert step["checks"] == dr.advertised_version_checks(step["output"], STEP_SOURCES)
+    files = {f["name"]: f["data"] for f in step["files"]}
+    assert [m["name"] for m in files["nodes.yaml"]] == ["sim-gpu-0", "sim-gpu-1"]  # metadata only, GPU nodes only
+    assert files["resourceslices.yaml"] == slices
+    # the lab's only node that runs containers has no accelerator: nothing to probe
+    assert step["facts"] == {"probe_pods": [], "real_nodes": ["harness-node"], "advertised": {}}
+
+
+def test_versions_step_without_the_dra_api(dr: ModuleType) -> None:
+    nodes, _ = recorded()
+    step = dr.driver_versions_step(registered(nodes, None), STEP_SOURCES)
+    assert {f["name"]: f["data"] for f in step["files"]}["resourceslices.yaml"] == []
+    checks = {c["name"]: c for c in step["checks"]}
+    assert checks["DRA attributes and node labels advertise the same versions (at their shared precision)"]["status"] == "skip"
+
+
+def test_versions_step_plans_a_probe_on_a_node_with_an_accelerator(dr: ModuleType) -> None:
+    nodes, slices = recorded()
+    nodes = copy.deepcopy(nodes)
+    real = next(n for n in nodes if n["metadata"]["name"] == "harness-node")  # as if the real node had a GPU
+    real["status"]["allocatable"]["nvidia.com/gpu"] = "1"
+    real["metadata"]["labels"].update({"nvidia.com/gpu.present": "true", "nvidia.com/cuda.driver-version.full": "580.159.04"})
+    facts = dr.driver_versions_step(registered(nodes, slices), STEP_SOURCES)["facts"]
+    assert facts["probe_pods"] == [{"name": "driver", "node": "harness-node",
+                                    "containers": [{"name": "probe", "limits": {"nvidia.com/gpu": 1}}]}]  # fmt: skip
+    assert facts["advertised"] == {"label nvidia.com/cuda.driver-version.full": "580.159.04", "DRA attribute driverVersion": ""}
+
+
+def test_probe_step_without_a_node_to_probe_needs_hardware(dr: ModuleType) -> None:
+    nodes, slices = recorded()
+    plan = dr.driver_versions_step(registered(nodes, slices), STEP_SOURCES)["facts"]
+    step = dr.driver_probe_step({}, plan, STEP_SOURCES)
+    assert step["title"] == "A pod given an accelerator sees the driver at the advertised version"
+    assert step["command"] == "kubectl -n harness-driver-run-1 logs driver (probe - nvidia-smi --query-gpu=driver_version)"
+    assert step["output"] == "not probed" and step["files"] == []
+    (check,) = step["checks"]
+    assert check["name"] == step["title"] and check["status"] == "skip" and check["needs_hardware"] and check["required"]
+    assert check["message"].endswith("no node that runs containers offers an accelerator (simulated nodes run no containers).")
+
+
+def test_probe_step_judges_what_the_container_saw(dr: ModuleType) -> None:
+    plan = {"probe_pods": [{"name": "driver", "node": "gpu-node"}], "real_nodes": ["gpu-node"],
+            "advertised": {"label nvidia.com/cuda.driver-version.full": "580.159.04", "DRA attribute driverVersion": ""}}
+    facts = {"reported": True, "devices": 1, "smi_rc": 0, "smi_uuids": ["GPU-5b3a1c2e"], "driver_version": "580.159.04"}
+    results = {"driver": {"phase": "Running", "node": "gpu-node", "ready": True, "why": "", "containers": {"probe": facts}}}
+    step = dr.driver_probe_step(results, plan, STEP_SOURCES)
+    assert step["output"] == results and step["files"] == [{"name": "probes.yaml", "data": results}]
+    assert [(c["name"], c["status"]) for c in step["checks"]] == [
+        ("The driver answers inside a GPU container", "pass"),
+        ("The driver in the container is the one label nvidia.com/cuda.driver-version.full advertises", "pass")]
+    # a pod that never reported is an error, not a pass
+    assert dr.driver_probe_step({}, plan, STEP_SOURCES)["checks"][0]["status"] == "error"

@@ -148,3 +148,10 @@ def test_opening_the_ledger_again_forgets_an_earlier_runs_steps(tmp_path: Path) 
     ev.perform(_args(tmp_path, state="opened"), write=True)
     ev.perform(_args(tmp_path, title="fresh", checks=[{"name": "new", "status": "pass"}]), write=False)
     assert [c["name"] for c in ev.perform(_args(tmp_path, state="collected"), write=True)["checks"]] == ["new"]
+
+
+def test_saved_objects_lose_their_managed_fields_only(tmp_path: Path) -> None:
+    pod = {"metadata": {"name": "p", "managedFields": [{"manager": "kubelet"}]},
+           "spec": {"managedFields": ["a field of that name elsewhere is data"]}}  # fmt: skip
+    assert ev.render([pod]) == "- metadata:\n    name: p\n  spec:\n    managedFields:\n    - a field of that name elsewhere is data\n"
+    assert pod["metadata"]["managedFields"] == [{"manager": "kubelet"}]  # the input is not changed

@@ -116,3 +116,23 @@ def test_metadata_of_keeps_the_named_objects_in_their_order(plugin: ModuleType) 
     assert [m["name"] for m in plugin.metadata_of(nodes, {"sim-gpu-1": {}, "sim-gpu-0": {}})] == ["sim-gpu-0", "sim-gpu-1"]
     assert plugin.metadata_of(nodes, []) == [] and plugin.metadata_of(None, ["x"]) == []
     assert plugin.metadata_of(nodes, ["harness-node"]) == [nodes[0]["metadata"]]
+
+
+# A namespace deletion's registered result, as the lab returned it under failed_when: false (a namespace
+# held by a finalizer, wait_timeout 3): failed is false, the module's msg says what went wrong.
+TIMED_OUT = {"changed": True, "result": {}, "method": "delete", "duration": 3, "failed": False,
+             "msg": '"Namespace" "ns-1": Timed out waiting on resource', "failed_when_result": False}  # fmt: skip
+DELETED = {"changed": True, "result": {}, "method": "delete", "duration": 5, "failed": False, "failed_when_result": False}
+
+
+def test_a_namespace_deletion_that_did_not_finish_is_an_error(plugin: ModuleType) -> None:
+    (check,) = plugin.namespace_cleanup_checks(TIMED_OUT, "ns-1")
+    assert check == {"name": "Cleanup: namespace ns-1 is deleted", "status": "error", "expected": "deleted",
+                     "observed": "still present or not deletable", "message": '"Namespace" "ns-1": Timed out waiting on resource'}  # fmt: skip
+    (failed,) = plugin.namespace_cleanup_checks({"failed": True, "msg": "x" * 600}, "ns")  # under ignore_errors
+    assert failed["message"] == "x" * 500
+
+
+@pytest.mark.parametrize("cleanup", [DELETED, {**DELETED, "changed": False}, {"skipped": True, "msg": "Conditional result was False"}, None])
+def test_a_finished_skipped_or_absent_deletion_is_no_check(plugin: ModuleType, cleanup: Any) -> None:
+    assert plugin.namespace_cleanup_checks(cleanup, "ns-1") == []

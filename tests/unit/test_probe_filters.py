@@ -189,14 +189,14 @@ def test_driver_version_checks(probes: ModuleType) -> None:
     assert probes.driver_version_checks(no_driver, "driver", {"label": "580.159.04"})[0]["status"] == "fail"
 
 
-def test_sharing_checks(probes: ModuleType) -> None:
+def test_sharing_probe_checks(probes: ModuleType) -> None:
     shared = {"share-a": pod(probe=facts(1, ("GPU-a",))), "share-b": pod(probe=facts(1, ("GPU-a",)))}
-    assert [c["status"] for c in probes.sharing_checks(shared, ["share-a", "share-b"])] == ["pass", "pass"]
+    assert [c["status"] for c in probes.sharing_probe_checks(shared, ["share-a", "share-b"])] == ["pass", "pass"]
     split = {"share-a": pod(probe=facts(1, ("GPU-a",))), "share-b": pod(probe=facts(1, ("GPU-b",)))}
-    assert [c["status"] for c in probes.sharing_checks(split, ["share-a", "share-b"])] == ["pass", "fail"]
+    assert [c["status"] for c in probes.sharing_probe_checks(split, ["share-a", "share-b"])] == ["pass", "fail"]
     waiting = {"share-a": pod(probe=facts(1, ("GPU-a",))), "share-b": pod(node="", phase="Pending", ready=False,
                                                                            probe={"reported": False})}
-    assert [c["status"] for c in probes.sharing_checks(waiting, ["share-a", "share-b"])] == ["fail", "error"]
+    assert [c["status"] for c in probes.sharing_probe_checks(waiting, ["share-a", "share-b"])] == ["fail", "error"]
 
 
 def test_virtualization_checks_say_when_mig_is_disabled(probes: ModuleType) -> None:

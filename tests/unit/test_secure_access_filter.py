@@ -121,3 +121,165 @@ def test_admission_findings(sa: ModuleType, lab: Recorded) -> None:
     name = neg["containers"][0]["name"]
     assert sa.admission_findings(pods, GPU, "/dev/nvidia") == [
         f"dra-neg/{name}: privileged", "dra-neg: hostPath /dev", f"dra-pos-a/{pods['dra-pos-a']['spec']['containers'][0]['name']}: {GPU} limit on a DRA pod"]
+
+
+# The judged steps (one harness.conformance.evidence call each), fed as the role's loops register
+# them: k8s_info results whose items carry an id, and the probe results the role recorded
+# (data/secure_access/probes.yaml, deviceclass.yaml: see data/secure_access/README.md).
+
+SETTINGS = {"mode": "auto", "device_class": "gpu.nvidia.com", "driver": "gpu.nvidia.com", "api_version": "resource.k8s.io/v1",
+            "identity_attribute": "uuid", "resource": GPU, "device_path_prefix": "/dev/nvidia", "timeout": 120,
+            "namespace": "harness-sec-test"}  # fmt: skip
+APIS: dict[str, Any] = {"resource.k8s.io/v1": {}, "v1": {}}
+
+
+def loop(**reads: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """A k8s_info loop's results: one per read id; None is an item skipped by its condition."""
+    return [{"item": {"id": k}, "skipped": True} if v is None else {"item": {"id": k}, "resources": v} for k, v in reads.items()]
+
+
+def preflight(lab: Recorded, device_class: bool = True) -> list[dict[str, Any]]:
+    dc = [yaml.safe_load((DATA / "secure_access/deviceclass.yaml").read_text())] if device_class else []
+    return loop(deviceclass=dc, slices=lab.slices, nodes=lab.nodes)
+
+
+def observed(lab: Recorded) -> list[dict[str, Any]]:
+    return loop(pods=lab.pods, claims=lab.claims, all_pods=lab.pods)
+
+
+def applied(*mechanisms: str) -> list[dict[str, Any]]:
+    return [{"item": {"mechanism": m}, "result": {"results": [{"kind": "Pod", "mechanism": m}]}} for m in mechanisms]
+
+
+def test_mechanisms_step_of_the_healthy_lab(sa: ModuleType, lab: Recorded) -> None:
+    step = sa.secure_access_mechanisms_step(preflight(lab), APIS, SETTINGS)
+    assert step["title"] == "How the platform hands out accelerators"
+    assert step["command"].endswith("GPU:'.status.allocatable.nvidia\\.com/gpu'")
+    assert [c["status"] for c in step["checks"]] == ["pass", "pass", "pass"]
+    assert step["checks"][0]["observed"] == "16 DRA devices, 2 nodes with nvidia.com/gpu"
+    assert step["checks"][1]["observed"] == "DeviceClass present, 16 devices" and step["checks"][1]["message"] == ""
+    assert step["output"] == {"mode": "auto", "dra_served": True, "deviceclass_found": True, "dra_devices": 16,
+                              "dra_nodes": ["sim-gpu-0", "sim-gpu-1"], "device_plugin_nodes": ["sim-gpu-0", "sim-gpu-1"],
+                              "exercised": ["DRA", "device plugin"]}  # fmt: skip
+    assert [f["name"] for f in step["files"]] == ["resourceslices.yaml", "deviceclass.yaml"]
+    facts = step["facts"]
+    assert facts["dra_ok"] and facts["dp_ok"] and facts["dra_served"]
+    assert facts["expected_pods"] == ["dra-pos-a", "dra-pos-b", "dra-multi", "dra-neg", "dp-pos", "dp-neg"]
+    # no node that runs containers has an accelerator here: the pod without a request alone, on the real node
+    assert facts["real_nodes"] == ["harness-node"]
+    assert facts["rounds"] == [{"mechanism": "any", "node": "harness-node", "gpus": 0,
+                                "pods": [{"name": "any-none", "node": "harness-node"}]}]  # fmt: skip
+
+
+def test_missing_device_class_fails_and_leaves_dra_out(sa: ModuleType, lab: Recorded) -> None:
+    step = sa.secure_access_mechanisms_step(preflight(lab, device_class=False), APIS, {**SETTINGS, "device_class": "nonexistent"})
+    dra = step["checks"][1]
+    assert dra["name"] == "DRA: DeviceClass nonexistent exists and driver gpu.nvidia.com publishes devices"
+    assert dra["status"] == "fail" and dra["observed"] == "DeviceClass absent, 16 devices"
+    assert dra["message"] == "no DRA claim can be satisfied here, so isolation through DRA cannot be shown"
+    assert not step["facts"]["dra_ok"] and step["facts"]["dp_ok"]
+    assert step["facts"]["expected_pods"] == ["dp-pos", "dp-neg"] and step["output"]["exercised"] == ["device plugin"]
+
+
+def test_dra_not_served_exercises_the_device_plugin_only(sa: ModuleType, lab: Recorded) -> None:
+    step = sa.secure_access_mechanisms_step(loop(deviceclass=None, slices=None, nodes=lab.nodes), {"v1": {}}, SETTINGS)
+    assert [c["name"] for c in step["checks"]] == ["Accelerators are advertised (DRA devices or a device-plugin resource)",
+                                                   "Device plugin: nodes advertise allocatable nvidia.com/gpu"]  # fmt: skip
+    assert step["output"]["dra_served"] is False and step["files"][0]["data"] == []
+    assert not step["facts"]["dra_served"] and not step["facts"]["dra_ok"]
+
+
+def test_no_accelerator_at_all_fails(sa: ModuleType, lab: Recorded) -> None:
+    nodes = [n for n in lab.nodes if n["metadata"]["name"] == "harness-node"]
+    step = sa.secure_access_mechanisms_step(loop(deviceclass=[], slices=[], nodes=nodes), APIS, SETTINGS)
+    assert [c["status"] for c in step["checks"]] == ["fail"]
+    assert step["checks"][0]["observed"] == "0 DRA devices, 0 nodes with nvidia.com/gpu"
+    # a mode that names a mechanism judges it even when nothing is advertised
+    forced = sa.secure_access_mechanisms_step(loop(deviceclass=[], slices=[], nodes=nodes), APIS, {**SETTINGS, "mode": "device-plugin"})
+    assert [c["status"] for c in forced["checks"]] == ["pass", "fail"] and forced["checks"][1]["observed"] == []
+
+
+def test_probe_step_of_the_recorded_probes(sa: ModuleType, lab: Recorded) -> None:
+    probed = yaml.safe_load((DATA / "secure_access/probes.yaml").read_text())
+    plan = sa.secure_access_mechanisms_step(preflight(lab), APIS, SETTINGS)["facts"]
+    step = sa.secure_access_probe_step(probed, plan, SETTINGS)
+    assert step["title"] == "Containers see only the accelerators allocated to them"
+    assert step["command"] == "kubectl -n harness-sec-test logs <pod> -c <container> (probe: ls /dev/nvidia[0-9]*; nvidia-smi -L)"
+    assert step["files"] == [{"name": "probes.yaml", "data": probed}] and step["output"] == probed
+    none, hardware = step["checks"]
+    assert none["status"] == "pass" and none["observed"] == "0 device node(s); nvidia-smi absent"
+    assert hardware["status"] == "skip" and hardware["needs_hardware"] and hardware["required"]
+
+
+def test_probe_step_catches_a_leaked_device(sa: ModuleType, lab: Recorded) -> None:
+    probed = yaml.safe_load((DATA / "secure_access/probes.yaml").read_text())
+    probed["any-none"]["containers"]["probe"].update(devices=1, device_names=["nvidia0"])
+    plan = sa.secure_access_mechanisms_step(preflight(lab), APIS, SETTINGS)["facts"]
+    leak = sa.secure_access_probe_step(probed, plan, SETTINGS)["checks"][0]
+    assert leak["status"] == "fail" and leak["observed"].startswith("1 device node(s) nvidia0")
+
+
+def test_not_running_names_the_pods_the_wait_is_for(sa: ModuleType, lab: Recorded) -> None:
+    expected = ["dra-pos-a", "dp-pos", "dp-missing"]
+    assert sa.secure_access_not_running(lab.pods, expected) == ["dp-missing"]
+    lab.pod("dp-pos")["status"]["phase"] = "Pending"
+    assert sa.secure_access_not_running(lab.pods, expected) == ["dp-pos", "dp-missing"]
+    assert sa.secure_access_not_running(None, []) == []
+
+
+def test_observed_step_saves_pods_and_claims(sa: ModuleType, lab: Recorded) -> None:
+    step = sa.secure_access_observed_step(observed(lab))
+    assert step == {"files": [{"name": "pods.yaml", "data": lab.pods}, {"name": "resourceclaims.yaml", "data": lab.claims}]}
+    # DRA not served: the claims were not read, an empty list is saved
+    assert sa.secure_access_observed_step(loop(pods=lab.pods, claims=None))["files"][1]["data"] == []
+
+
+def test_dra_step_of_the_healthy_run(sa: ModuleType, lab: Recorded) -> None:
+    step = sa.secure_access_dra_step(observed(lab), preflight(lab), applied("dra", "device-plugin"), SETTINGS)
+    assert step["title"] == "DRA allocates each claim its own device, and only to the pod and container that claim it"
+    assert step["command"] == "kubectl -n harness-sec-test get pods -o wide; kubectl -n harness-sec-test get resourceclaims -o yaml"
+    assert {c["name"]: c["status"] for c in step["checks"]} == {n: "pass" for n in lab.dra(sa)}
+    assert step["output"]["dra-multi"]["container_claims"] == {"authorized": ["gpu"], "unauthorized": []}
+    assert list(step["output"]) == ["dra-pos-a", "dra-pos-b", "dra-multi", "dra-neg"]
+    assert step["files"] == [{"name": "applied-dra.yaml", "data": {"results": [{"kind": "Pod", "mechanism": "dra"}]}}]
+
+
+def test_dra_step_when_a_pod_never_ran(sa: ModuleType, lab: Recorded) -> None:
+    lab.pods = [p for p in lab.pods if p["metadata"]["name"] != "dra-multi"]
+    step = sa.secure_access_dra_step(observed(lab), preflight(lab), [], {**SETTINGS, "timeout": 20})
+    checks = {c["name"]: c for c in step["checks"]}
+    assert checks["DRA: the claimed pods and the unclaimed pod run"]["message"] == "not Running after 20s: dra-multi"
+    assert step["output"]["dra-multi"]["container_claims"] == {} and step["files"][0]["data"] == {}
+
+
+def test_device_plugin_step_of_the_healthy_run(sa: ModuleType, lab: Recorded) -> None:
+    step = sa.secure_access_device_plugin_step(observed(lab), preflight(lab), applied("device-plugin"), SETTINGS)
+    assert step["title"] == "The device plugin hands units only to pods that request them, never more than a node has"
+    assert step["command"] == ("kubectl -n harness-sec-test get pods dp-pos dp-neg -o wide; "
+                               "kubectl describe nodes | grep -A8 'Allocated resources'")  # fmt: skip
+    assert [c["status"] for c in step["checks"]] == ["pass", "pass", "pass"]
+    assert step["output"] == lab.device_plugin(sa)["output"]
+    assert step["files"][0]["name"] == "applied-device-plugin.yaml" and step["files"][0]["data"]["results"]
+
+
+def test_device_plugin_step_counts_every_pod_of_the_node(sa: ModuleType, lab: Recorded) -> None:
+    node = lab.pod("dp-pos")["spec"]["nodeName"]
+    hog = {"metadata": {"name": "hog"}, "spec": {"nodeName": node, "containers": [{"name": "c", "resources": {"requests": {GPU: "8"}}}]}}
+    step = sa.secure_access_device_plugin_step(loop(pods=lab.pods, all_pods=lab.pods + [hog]), preflight(lab), [], SETTINGS)
+    over = step["checks"][2]
+    assert over["status"] == "fail" and over["observed"][0].startswith(f"{node}: ")
+
+
+def test_admission_step(sa: ModuleType, lab: Recorded) -> None:
+    step = sa.secure_access_admission_step(observed(lab), SETTINGS)
+    assert step["title"] == "Admitted pods get no privileged mode and no host device nodes"
+    assert step["command"] == "kubectl -n harness-sec-test get pods -o yaml"
+    assert step["output"] == {"pods": sorted(p["metadata"]["name"] for p in lab.pods), "findings": []}
+    (check,) = step["checks"]
+    assert check == {"name": "Admitted test pods are not privileged and mount no /dev/nvidia* host path", "status": "pass",
+                     "expected": "no privileged container, no hostPath under /dev/nvidia, no device-plugin limit on DRA pods",
+                     "observed": []}  # fmt: skip
+    lab.pod("dp-neg")["spec"]["containers"][0]["securityContext"] = {"privileged": True}
+    assert sa.secure_access_admission_step(observed(lab), SETTINGS)["checks"][0]["status"] == "fail"
+    empty = sa.secure_access_admission_step(loop(pods=[]), SETTINGS)["checks"][0]
+    assert empty["status"] == "fail" and empty["observed"] == "no pod was admitted"

@@ -10,7 +10,14 @@ different precisions (580.95.5 in DRA, 580.95.05 in the label), so versions are 
 number at their shared precision.
 
 - ``advertised_versions``: per accelerator node, the versions of both sources and the runtime;
-- ``advertised_version_checks``: the check records judging them.
+- ``advertised_version_checks``: the check records judging them;
+- ``driver_versions_step``: the whole notebook step of the advertised versions, from the role's
+  registered reads, for ``harness.conformance.evidence``'s ``step:`` (its facts plan the probe);
+- ``driver_probe_step``: the step of the driver a container sees (``nvidia-smi`` in a probe pod).
+
+The step filters take the registered ``k8s_info`` results as they are: on a 500-node lab the Node and
+ResourceSlice lists are megabytes, and every Jinja expression that copies them costs seconds, so
+they go from the registered result straight into Python and only small facts come back.
 """
 
 from __future__ import annotations
@@ -18,7 +25,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ansible_collections.harness.conformance.plugins.filter.probes import (
+    accelerator_nodes,
+    container_nodes,
+    driver_version_checks,
+    gpu_probe_pods,
+    needs_accelerator,
+)
 from ansible_collections.harness.conformance.plugins.module_utils.dra_devices import attribute_value
+from ansible_collections.harness.conformance.plugins.module_utils.k8s_results import read_resources
 
 DOCUMENTATION = r"""
 name: advertised_versions
@@ -29,22 +44,38 @@ description:
     I(sources.node_selector), or named by a ResourceSlice) to the versions its DRA device attributes and its
     labels advertise, its container runtime and kubelet versions.
   - C(seen | harness.conformance.advertised_version_checks(sources)) judges them into check records.
+  - C(reads | harness.conformance.driver_versions_step(sources)) is the whole step for
+    C(harness.conformance.evidence)'s I(step) (title, command, output, files, checks) from the registered
+    C(k8s_info) loop over Node and ResourceSlice; its C(facts) plan the probe (C(probe_pods), C(real_nodes),
+    C(advertised)).
+  - C(probe_results | harness.conformance.driver_probe_step(plan, sources)) is the step of the driver a probe
+    container sees; I(plan) is the facts of C(driver_versions_step).
 positional: _input
 options:
   _input:
-    description: Node objects (C(advertised_versions)), or what C(advertised_versions) returned.
+    description: >-
+      Node objects (C(advertised_versions)), what C(advertised_versions) returned, the registered reads
+      (C(driver_versions_step)) or C(probe_results) (C(driver_probe_step)).
     type: raw
     required: true
   slices:
     description: The DRA driver's ResourceSlices.
     type: list
+  plan:
+    description: The C(facts) of C(driver_versions_step).
+    type: dict
   sources:
     description: >-
       Where versions are advertised: C(node_selector), C(dra_driver), C(driver_attribute), C(cuda_attribute),
-      C(driver_label), C(cuda_label); for the checks also C(expected_driver) and C(expected_cuda).
+      C(driver_label), C(cuda_label); for the checks also C(expected_driver) and C(expected_cuda); for the
+      steps also C(resource) (of one accelerator) and C(namespace) (of the probe pods).
     type: dict
     required: true
 """
+
+VERSIONS_TITLE = "Accelerator nodes advertise their driver and runtime versions, consistently"
+PROBE_TITLE = "A pod given an accelerator sees the driver at the advertised version"
+PROBE_POD = "driver"
 
 _NUMBER = re.compile(r"\d+")
 
@@ -162,6 +193,68 @@ def advertised_version_checks(seen: dict[str, dict[str, Any]], sources: dict[str
     return checks
 
 
+def _advertised_on(seen: dict[str, dict[str, Any]], node: str, sources: dict[str, Any]) -> dict[str, str]:
+    """What the probe's node advertises, by source, for ``driver_version_checks`` ('' where it says nothing)."""
+    s = seen.get(node) or {}
+    return {
+        f"label {sources['driver_label']}": str(s.get("label_driver") or ""),
+        f"DRA attribute {sources['driver_attribute']}": str((s.get("dra_driver") or [""])[0]),
+    }
+
+
+def driver_versions_step(reads: Any, sources: dict[str, Any]) -> dict[str, Any]:
+    """The notebook step of the advertised versions, from the role's one read of Nodes and ResourceSlices.
+
+    Its facts are what the probe step needs and nothing bigger: the probe pods (one accelerator on a
+    node that runs containers), the nodes that run containers, and what the probe's node advertises.
+    """
+    nodes, slices = read_resources(reads, "Node"), read_resources(reads, "ResourceSlice")
+    seen = advertised_versions(nodes, slices, sources)
+    resource = str(sources.get("resource") or "nvidia.com/gpu")
+    pods = gpu_probe_pods(accelerator_nodes(nodes, resource, slices, str(sources["dra_driver"])), [PROBE_POD], resource)
+    return {
+        "title": VERSIONS_TITLE,
+        "command": (f"kubectl get nodes -l {sources['node_selector']} -L {sources['driver_label']},{sources['cuda_label']} "
+                    "-o custom-columns=NAME:.metadata.name,RUNTIME:.status.nodeInfo.containerRuntimeVersion; "
+                    f"kubectl get resourceslices --field-selector spec.driver={sources['dra_driver']} -o yaml"),
+        "output": seen,
+        "files": [{"name": "nodes.yaml", "data": [n["metadata"] for n in nodes if n["metadata"]["name"] in seen]},
+                  {"name": "resourceslices.yaml", "data": slices}],
+        "checks": advertised_version_checks(seen, sources),
+        "facts": {
+            "probe_pods": pods,
+            "real_nodes": container_nodes(nodes),
+            "advertised": _advertised_on(seen, pods[0]["node"], sources) if pods else {},
+        },
+    }  # fmt: skip
+
+
+def driver_probe_step(probe_results: Any, plan: dict[str, Any], sources: dict[str, Any]) -> dict[str, Any]:
+    """The notebook step of the driver nvidia-smi reports inside the probe pod, against what its node
+    advertises; without a node that runs containers and has an accelerator, the skipped check that says so."""
+    probed = bool((plan or {}).get("probe_pods"))
+    results = probe_results or {}
+    step: dict[str, Any] = {
+        "title": PROBE_TITLE,
+        "command": f"kubectl -n {sources['namespace']} logs {PROBE_POD} (probe - nvidia-smi --query-gpu=driver_version)",
+        "output": results if probed else "not probed",
+        "files": [{"name": "probes.yaml", "data": results}] if probed else [],
+    }
+    if probed:
+        step["checks"] = driver_version_checks(results, PROBE_POD, plan.get("advertised") or {})
+    else:
+        step["checks"] = needs_accelerator(
+            PROBE_TITLE, "nvidia-smi in the pod reports the advertised driver version",
+            "a pod given one accelerator would run nvidia-smi --query-gpu=driver_version and compare it with the advertised one",
+            (plan or {}).get("real_nodes") or [])  # fmt: skip
+    return step
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {"advertised_versions": advertised_versions, "advertised_version_checks": advertised_version_checks}
+        return {
+            "advertised_versions": advertised_versions,
+            "advertised_version_checks": advertised_version_checks,
+            "driver_versions_step": driver_versions_step,
+            "driver_probe_step": driver_probe_step,
+        }

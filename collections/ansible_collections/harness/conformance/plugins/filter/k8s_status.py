@@ -25,12 +25,15 @@
 - ``objs | harness.conformance.metadata_of(names)`` → the ``metadata`` of the objects named in ``names``,
   in the objects' order (one pass: a ``selectattr('metadata.name', 'in', ...)`` over a 500-node lab's
   nodes took 15 s of templating).
+- ``cleanup | harness.conformance.namespace_cleanup_checks(namespace)`` → the error check of a namespace
+  deletion that did not finish (``[]`` when it did), for a role's ``emit_checks``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ansible_collections.harness.conformance.plugins.module_utils.k8s_results import namespace_cleanup_checks
 from ansible_collections.harness.conformance.plugins.module_utils.quantities import to_int
 
 
@@ -144,4 +147,5 @@ class FilterModule:
             "ready_node_units": ready_node_units,
             "nodes_with_units": nodes_with_units,
             "metadata_of": metadata_of,
+            "namespace_cleanup_checks": namespace_cleanup_checks,
         }

@@ -11,7 +11,7 @@ into check records of the result contract (``name``, ``status``, ``expected``, `
 - ``secure_access_checks``: a container sees exactly the accelerators allocated to it;
 - ``sandbox_checks``: a sandboxed pod runs on its own kernel (gVisor, Kata), unlike a runc pod;
 - ``driver_version_checks``: the driver a container talks to is the one the node advertises;
-- ``sharing_checks``: pods sharing one GPU run at the same time on the same physical device;
+- ``sharing_probe_checks``: pods sharing one GPU run at the same time on the same physical device;
 - ``virtualization_checks``: MIG or vGPU devices are visible where the platform advertises them;
 - ``claim_device_checks``: a pod with a ResourceClaim sees its device inside the container.
 """
@@ -437,7 +437,7 @@ def driver_version_checks(results: Any, pod: str, advertised: Any) -> list[dict[
     return checks
 
 
-def sharing_checks(results: Any, pods: Any) -> list[dict[str, Any]]:
+def sharing_probe_checks(results: Any, pods: Any) -> list[dict[str, Any]]:
     """Pods that each asked for one shared GPU run at the same time and report the same physical UUID."""
     res = results or {}
     names = list(pods or [])
@@ -509,7 +509,7 @@ class FilterModule:
             "sandbox_checks": sandbox_checks,
             "versions_match": versions_match,
             "driver_version_checks": driver_version_checks,
-            "sharing_checks": sharing_checks,
+            "sharing_probe_checks": sharing_probe_checks,
             "virtualization_checks": virtualization_checks,
             "claim_device_checks": claim_device_checks,
         }

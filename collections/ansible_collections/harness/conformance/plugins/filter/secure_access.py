@@ -13,12 +13,25 @@ none. These filters read the pods, claims, slices and nodes as the API returned 
   node, and the judgement with its notebook output;
 - ``admission_findings``: privileged containers, host device mounts, or device-plugin limits on DRA pods
   that admission let through.
+
+The ``secure_access_*_step`` filters turn what the role's tasks registered (the ``k8s_info`` loops
+whose items carry an ``id``, the probe results, the applied manifests) and the role's settings
+(``verify_secure_accelerator_access_settings``) into whole judged steps for
+``harness.conformance.evidence``'s ``step:``: the notebook title and command, the output, the checks,
+the files and the facts the tasks after it need. The role's tasks only pass values along.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ansible_collections.harness.conformance.plugins.filter.k8s_status import nodes_with_units
+from ansible_collections.harness.conformance.plugins.filter.probes import (
+    accelerator_nodes,
+    container_nodes,
+    secure_access_plan,
+    secure_access_verdicts,
+)
 from ansible_collections.harness.conformance.plugins.module_utils.quantities import to_int
 from ansible_collections.harness.conformance.plugins.module_utils.dra_devices import attribute_value, device_id
 
@@ -32,6 +45,15 @@ description:
   - C(nodes | harness.conformance.unit_usage(pods, resource)) sums requested against allocatable units per node.
   - C(pods_by_name | harness.conformance.device_plugin_isolation(units, resource)) returns the notebook C(output) and C(checks).
   - C(pods_by_name | harness.conformance.admission_findings(resource, device_path_prefix)) lists what admission should have refused.
+  - "C(reads | harness.conformance.secure_access_mechanisms_step(apis, settings)),
+    C(probed | harness.conformance.secure_access_probe_step(mechanisms, settings)),
+    C(observed | harness.conformance.secure_access_observed_step),
+    C(observed | harness.conformance.secure_access_dra_step(reads, applied, settings)),
+    C(observed | harness.conformance.secure_access_device_plugin_step(reads, applied, settings)) and
+    C(observed | harness.conformance.secure_access_admission_step(settings)) return a judged step for
+    C(harness.conformance.evidence)'s C(step) (I(reads), I(observed), I(applied): the C(results) of the role's
+    loops; I(mechanisms): the C(facts) of the first step)."
+  - C(resources | harness.conformance.secure_access_not_running(expected)) names the expected pods not Running yet.
 positional: _input
 options:
   _input:
@@ -206,10 +228,176 @@ def admission_findings(pods: dict[str, dict[str, Any]], resource: str, device_pa
             if name.startswith("dra-") and resource in ((c.get("resources") or {}).get("limits") or {}):
                 out.append(f"{name}/{c['name']}: {resource} limit on a DRA pod")
         for v in spec.get("volumes") or []:
-            path = (v.get("hostPath") or {}).get("path")
+            path = str((v.get("hostPath") or {}).get("path") or "")
             if "hostPath" in v and (path.startswith(device_path_prefix) or path in ("/dev", "/dev/")):
                 out.append(f"{name}: hostPath {path}")
     return out
+
+
+
+# The judged steps of the role (one ``harness.conformance.evidence`` call each).
+
+
+def _read(results: list[dict[str, Any]] | None, read_id: str) -> list[dict[str, Any]]:
+    """The objects one item of a ``k8s_info`` loop read (items name their read with ``id``); none when the
+    item was skipped or the read failed."""
+    for r in results or []:
+        if (r.get("item") or {}).get("id") == read_id:
+            return list(r.get("resources") or [])
+    return []
+
+
+def _applied(results: list[dict[str, Any]] | None, mechanism: str) -> Any:
+    """What applying one mechanism's manifests returned (``{}`` when it was not applied)."""
+    for r in results or []:
+        if (r.get("item") or {}).get("mechanism") == mechanism:
+            return r.get("result", {})
+    return {}
+
+
+def _by_name(pods: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {p["metadata"]["name"]: p for p in pods}
+
+
+def _running(pods: list[dict[str, Any]]) -> list[str]:
+    return sorted(p["metadata"]["name"] for p in pods if (p.get("status") or {}).get("phase") == "Running")
+
+
+def secure_access_mechanisms_step(reads: list[dict[str, Any]], apis: Any, settings: dict[str, Any]) -> dict[str, Any]:
+    """How the platform hands out accelerators, and which mechanisms the role exercises.
+
+    ``reads``: the preflight loop (``deviceclass``, ``slices``, ``nodes``); ``apis``: the API groups the
+    server serves. A mechanism is exercised when ``mode`` names it, or in ``auto`` when the platform
+    advertises it; it can be exercised only when it has something to hand out (a DeviceClass and a
+    published device; a node with allocatable units). The facts plan the rest of the role: the pods
+    the workload must run, and the probe rounds on the nodes that really run containers.
+    """
+    mode, driver, resource = settings["mode"], settings["driver"], settings["resource"]
+    dra_served = settings["api_version"] in (apis or {})
+    slices, nodes = _read(reads, "slices"), _read(reads, "nodes")
+    device_class = _read(reads, "deviceclass")
+    class_found = len(device_class) > 0
+    driver_slices = [s for s in slices if (s.get("spec") or {}).get("driver") == driver]
+    dra_devices = sum(len((s.get("spec") or {}).get("devices") or []) for s in driver_slices)
+    dra_nodes = sorted({s["spec"]["nodeName"] for s in driver_slices
+                        if "nodeName" in s["spec"] and "devices" in s["spec"] and s["spec"]["devices"] != []})  # fmt: skip
+    dp_nodes = sorted(nodes_with_units(nodes, resource))
+    run_dra = mode == "dra" or (mode == "auto" and dra_served and (class_found or dra_devices > 0))
+    run_dp = mode == "device-plugin" or (mode == "auto" and len(dp_nodes) > 0)
+    dra_ok = run_dra and class_found and dra_devices > 0
+    dp_ok = run_dp and len(dp_nodes) > 0
+    checks: list[dict[str, Any]] = [
+        {"name": "Accelerators are advertised (DRA devices or a device-plugin resource)",
+         "status": "pass" if run_dra or run_dp else "fail",
+         "expected": f"ResourceSlices of {driver} or nodes with allocatable {resource}",
+         "observed": f"{dra_devices} DRA devices, {len(dp_nodes)} nodes with {resource}"}]  # fmt: skip
+    if run_dra:
+        checks.append({
+            "name": f"DRA: DeviceClass {settings['device_class']} exists and driver {driver} publishes devices",
+            "status": "pass" if dra_ok else "fail",
+            "expected": "the DeviceClass and >= 1 published device",
+            "observed": f"DeviceClass {'present' if class_found else 'absent'}, {dra_devices} devices",
+            "message": "" if dra_ok else "no DRA claim can be satisfied here, so isolation through DRA cannot be shown"})  # fmt: skip
+    if run_dp:
+        checks.append({"name": f"Device plugin: nodes advertise allocatable {resource}",
+                       "status": "pass" if dp_ok else "fail", "expected": ">= 1 node", "observed": list(dp_nodes)})  # fmt: skip
+    mechanisms = (["dra"] if dra_ok else []) + (["device-plugin"] if dp_ok else [])
+    real_nodes = container_nodes(nodes)
+    escaped = resource.replace(".", "\\.")
+    return {
+        "title": "How the platform hands out accelerators",
+        "command": (f"kubectl get deviceclass {settings['device_class']}; kubectl get resourceslices -o wide; "
+                    f"kubectl get nodes -o custom-columns=NAME:.metadata.name,GPU:'.status.allocatable.{escaped}'"),
+        "output": {"mode": mode, "dra_served": dra_served, "deviceclass_found": class_found, "dra_devices": dra_devices,
+                   "dra_nodes": dra_nodes, "device_plugin_nodes": dp_nodes,
+                   "exercised": (["DRA"] if dra_ok else []) + (["device plugin"] if dp_ok else [])},
+        "files": [{"name": "resourceslices.yaml", "data": slices}, {"name": "deviceclass.yaml", "data": device_class}],
+        "checks": checks,
+        "facts": {
+            "dra_served": dra_served, "dra_ok": dra_ok, "dp_ok": dp_ok, "dra_nodes": list(dra_nodes), "dp_nodes": list(dp_nodes),
+            "expected_pods": (DRA_PODS if dra_ok else []) + (["dp-pos", "dp-neg"] if dp_ok else []),
+            "real_nodes": real_nodes,
+            "rounds": secure_access_plan(real_nodes, accelerator_nodes(nodes, resource, slices, driver), mechanisms, resource),
+        },
+    }  # fmt: skip
+
+
+def secure_access_probe_step(probed: dict[str, Any] | None, mechanisms: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
+    """What the containers of every probe round saw, judged against the plan (``mechanisms``: the facts of
+    the first step)."""
+    probed = probed or {}
+    return {
+        "title": "Containers see only the accelerators allocated to them",
+        "command": (f"kubectl -n {settings['namespace']} logs <pod> -c <container> "
+                    "(probe: ls /dev/nvidia[0-9]*; nvidia-smi -L)"),
+        "output": probed,
+        "files": [{"name": "probes.yaml", "data": probed}],
+        "checks": secure_access_verdicts(probed, mechanisms.get("rounds"), mechanisms.get("real_nodes")),
+    }
+
+
+def secure_access_not_running(pods: list[dict[str, Any]] | None, expected: list[str]) -> list[str]:
+    """The expected test pods that are not Running yet (the wait goes on while there are any)."""
+    running = set(_running(list(pods or [])))
+    return [name for name in expected or [] if name not in running]
+
+
+def secure_access_observed_step(observed: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """The test pods and the namespace's ResourceClaims as read once the pods ran (or the wait gave up)."""
+    return {"files": [{"name": "pods.yaml", "data": _read(observed, "pods")},
+                      {"name": "resourceclaims.yaml", "data": _read(observed, "claims")}]}  # fmt: skip
+
+
+def secure_access_dra_step(observed: list[dict[str, Any]] | None, reads: list[dict[str, Any]] | None,
+                           applied: list[dict[str, Any]] | None, settings: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+    """The DRA pods judged: per claimed pod its claim, devices, their identity (looked up in the
+    ResourceSlices) and reservations, and the container that references the claim in ``dra-multi``."""
+    pods = _read(observed, "pods")
+    by_name = _by_name(pods)
+    attribute = settings["identity_attribute"]
+    d = dra_allocations(by_name, _read(observed, "claims"), _read(reads, "slices"), attribute)
+    output = {**d, "dra-multi": {**d["dra-multi"], "container_claims": container_claims(by_name.get("dra-multi") or {})}}
+    ns = settings["namespace"]
+    return {
+        "title": "DRA allocates each claim its own device, and only to the pod and container that claim it",
+        "command": f"kubectl -n {ns} get pods -o wide; kubectl -n {ns} get resourceclaims -o yaml",
+        "output": output,
+        "files": [{"name": "applied-dra.yaml", "data": _applied(applied, "dra")}],
+        "checks": dra_isolation_checks(d, by_name, _running(pods), attribute, settings["timeout"]),
+    }
+
+
+def secure_access_device_plugin_step(observed: list[dict[str, Any]] | None, reads: list[dict[str, Any]] | None,
+                                     applied: list[dict[str, Any]] | None, settings: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+    """The device-plugin pods judged, with the units every pod of the cluster requests per node."""
+    resource = settings["resource"]
+    units = unit_usage(_read(reads, "nodes"), _read(observed, "all_pods"), resource)
+    view = device_plugin_isolation(_by_name(_read(observed, "pods")), units, resource)
+    return {
+        "title": "The device plugin hands units only to pods that request them, never more than a node has",
+        "command": (f"kubectl -n {settings['namespace']} get pods dp-pos dp-neg -o wide; "
+                    "kubectl describe nodes | grep -A8 'Allocated resources'"),
+        "output": view["output"],
+        "files": [{"name": "applied-device-plugin.yaml", "data": _applied(applied, "device-plugin")}],
+        "checks": view["checks"],
+    }
+
+
+def secure_access_admission_step(observed: list[dict[str, Any]] | None, settings: dict[str, Any]) -> dict[str, Any]:
+    """What admission (after any mutating webhook) kept in the test pods: nothing privileged, no host
+    device node, no device-plugin limit on a DRA pod."""
+    pods = _by_name(_read(observed, "pods"))
+    prefix = settings["device_path_prefix"]
+    findings = admission_findings(pods, settings["resource"], prefix)
+    return {
+        "title": "Admitted pods get no privileged mode and no host device nodes",
+        "command": f"kubectl -n {settings['namespace']} get pods -o yaml",
+        "output": {"pods": sorted(pods), "findings": findings},
+        "checks": [{"name": f"Admitted test pods are not privileged and mount no {prefix}* host path",
+                    "status": "pass" if pods and not findings else "fail",
+                    "expected": f"no privileged container, no hostPath under {prefix}, no device-plugin limit on DRA pods",
+                    "observed": findings if pods else "no pod was admitted"}],
+    }  # fmt: skip
 
 
 class FilterModule:
@@ -221,4 +409,11 @@ class FilterModule:
             "device_plugin_isolation": device_plugin_isolation,
             "admission_findings": admission_findings,
             "container_claims": container_claims,
+            "secure_access_mechanisms_step": secure_access_mechanisms_step,
+            "secure_access_probe_step": secure_access_probe_step,
+            "secure_access_not_running": secure_access_not_running,
+            "secure_access_observed_step": secure_access_observed_step,
+            "secure_access_dra_step": secure_access_dra_step,
+            "secure_access_device_plugin_step": secure_access_device_plugin_step,
+            "secure_access_admission_step": secure_access_admission_step,
         }

@@ -111,7 +111,7 @@ EXAMPLES = r"""
   harness.conformance.evidence:
     evidence_dir: "{{ harness_evidence_dir }}"
     requirement: gang_scheduling
-    step: "{{ verify_gang_scheduling_pos_wl | harness.conformance.gang_admission(uid=pos_uid) }}"
+    step: "{{ verify_gang_scheduling_pos_wl | harness.conformance.gang_admission(verify_gang_scheduling_created, verify_gang_scheduling_sources) }}"
   register: verify_gang_scheduling_pos  # verify_gang_scheduling_pos.facts.admitted for later tasks
 """
 
