@@ -93,7 +93,7 @@ def ready_node_units(nodes: Any, resource: str) -> list[dict[str, Any]]:
 
 
 def nodes_with_units(nodes: Any, resource: str) -> list[str]:
-    return [(n.get("metadata") or {}).get("name") for n in nodes or []
+    return [str((n.get("metadata") or {}).get("name")) for n in nodes or []
             if to_int(((n.get("status") or {}).get("allocatable") or {}).get(resource, "0")) > 0]  # fmt: skip
 
 

@@ -36,10 +36,10 @@ def read_resources(reads: Any, kind: str) -> list[Obj]:
 def jinja_truncate(text: Any, length: int) -> str:
     """Jinja's ``truncate(length)`` with its defaults: text up to ``length`` + 5 (its leeway) is kept
     whole, longer text is cut at a word before ``length`` - 3 characters and ends in "..."."""
-    text = "" if text is None else str(text)
-    if len(text) <= length + 5:
-        return text
-    return text[: length - 3].rsplit(" ", 1)[0] + "..."
+    out = "" if text is None else str(text)
+    if len(out) <= length + 5:
+        return out
+    return out[: length - 3].rsplit(" ", 1)[0] + "..."
 
 
 def namespace_cleanup_checks(cleanup: Any, namespace: str) -> list[Obj]:
