@@ -155,3 +155,15 @@ def test_saved_objects_lose_their_managed_fields_only(tmp_path: Path) -> None:
            "spec": {"managedFields": ["a field of that name elsewhere is data"]}}  # fmt: skip
     assert ev.render([pod]) == "- metadata:\n    name: p\n  spec:\n    managedFields:\n    - a field of that name elsewhere is data\n"
     assert pod["metadata"]["managedFields"] == [{"manager": "kubelet"}]  # the input is not changed
+
+
+def test_a_list_a_filter_already_capped_writes_the_same_file(tmp_path: Path) -> None:
+    objs = [{"i": i} for i in range(5)]
+    place = ev.Place(str(tmp_path / "run" / "evidence"), "dra_support")
+    place.save("whole.yaml", objs, max_objects=2)
+    place.save("capped.yaml", objs[:2], max_objects=2, total=5)
+    whole = (tmp_path / "run/evidence/dra_support/whole.yaml").read_text()
+    assert whole.startswith("# 2 of 5 objects kept") and "i: 2" not in whole
+    assert (tmp_path / "run/evidence/dra_support/capped.yaml").read_text() == whole
+    place.save("short.yaml", objs[:2], max_objects=100, total=2)
+    assert (tmp_path / "run/evidence/dra_support/short.yaml").read_text() == "- i: 0\n- i: 1\n"

@@ -136,3 +136,4 @@ def test_a_namespace_deletion_that_did_not_finish_is_an_error(plugin: ModuleType
 @pytest.mark.parametrize("cleanup", [DELETED, {**DELETED, "changed": False}, {"skipped": True, "msg": "Conditional result was False"}, None])
 def test_a_finished_skipped_or_absent_deletion_is_no_check(plugin: ModuleType, cleanup: Any) -> None:
     assert plugin.namespace_cleanup_checks(cleanup, "ns-1") == []
+

@@ -21,6 +21,7 @@ from ansible_collections.harness.conformance.plugins.filter.probes import (
     needs_accelerator,
 )
 from ansible_collections.harness.conformance.plugins.module_utils.dra_devices import device_id
+from ansible_collections.harness.conformance.plugins.module_utils.k8s_results import evidence_file, stored
 
 DOCUMENTATION = r"""
 name: slice_device_ids
@@ -68,7 +69,7 @@ def _check(name: str, ok: bool, expected: Any, observed: Any, message: str | Non
 def _by_kind(reads: Any) -> dict[str, list[dict[str, Any]]]:
     """The objects of a ``k8s_info`` loop over kinds, by kind; a skipped or failed read gives none."""
     out: dict[str, list[dict[str, Any]]] = {}
-    for r in reads or []:
+    for r in stored(reads) or []:
         kind = str(((r or {}).get("item") or {}).get("kind", ""))
         out[kind] = list(r.get("resources") or [])
     return out
@@ -110,7 +111,7 @@ def dra_published_step(reads: Any, sources: dict[str, Any]) -> dict[str, Any]:
         "title": "Devices are published and a DeviceClass selects them",
         "command": f"kubectl get resourceslices -o wide; kubectl get deviceclass {device_class} -o yaml",
         "output": {"slices": slice_summaries(slices), "deviceclass": [c["metadata"]["name"] for c in classes]},
-        "files": [{"name": "resourceslices.yaml", "data": slices}, {"name": "deviceclass.yaml", "data": classes}],
+        "files": [evidence_file("resourceslices.yaml", slices), {"name": "deviceclass.yaml", "data": classes}],
         "checks": [
             _check(f"At least one ResourceSlice of driver {driver or '(any)'} publishes devices", len(devices) > 0,
                    ">= 1 device in a ResourceSlice", f"{len(mine)} slices, {len(devices)} devices"),

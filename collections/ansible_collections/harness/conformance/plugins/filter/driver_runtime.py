@@ -33,7 +33,7 @@ from ansible_collections.harness.conformance.plugins.filter.probes import (
     needs_accelerator,
 )
 from ansible_collections.harness.conformance.plugins.module_utils.dra_devices import attribute_value
-from ansible_collections.harness.conformance.plugins.module_utils.k8s_results import read_resources
+from ansible_collections.harness.conformance.plugins.module_utils.k8s_results import evidence_file, read_resources
 
 DOCUMENTATION = r"""
 name: advertised_versions
@@ -218,8 +218,8 @@ def driver_versions_step(reads: Any, sources: dict[str, Any]) -> dict[str, Any]:
                     "-o custom-columns=NAME:.metadata.name,RUNTIME:.status.nodeInfo.containerRuntimeVersion; "
                     f"kubectl get resourceslices --field-selector spec.driver={sources['dra_driver']} -o yaml"),
         "output": seen,
-        "files": [{"name": "nodes.yaml", "data": [n["metadata"] for n in nodes if n["metadata"]["name"] in seen]},
-                  {"name": "resourceslices.yaml", "data": slices}],
+        "files": [evidence_file("nodes.yaml", [n["metadata"] for n in nodes if n["metadata"]["name"] in seen]),
+                  evidence_file("resourceslices.yaml", slices)],
         "checks": advertised_version_checks(seen, sources),
         "facts": {
             "probe_pods": pods,

@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 from ansible_collections.harness.conformance.plugins.filter.k8s_status import condition_summary
+from ansible_collections.harness.conformance.plugins.module_utils.k8s_results import stored
 
 DOCUMENTATION = r"""
 name: nic_devices
@@ -66,7 +67,7 @@ NOT_REACHED = "not reached: no NIC devices are published as DRA devices"
 
 def _by_kind(reads: Any) -> dict[str, list[dict[str, Any]]]:
     """The objects of a ``k8s_info`` loop over kinds, by kind; a skipped read gives none."""
-    return {str(((r or {}).get("item") or {}).get("kind", "")): list((r or {}).get("resources") or []) for r in reads or []}
+    return {str(((r or {}).get("item") or {}).get("kind", "")): list((r or {}).get("resources") or []) for r in stored(reads) or []}
 
 
 def _unique(values: Any) -> list[Any]:

@@ -34,6 +34,7 @@ from ansible_collections.harness.conformance.plugins.filter.probes import (
 )
 from ansible_collections.harness.conformance.plugins.module_utils.quantities import to_int
 from ansible_collections.harness.conformance.plugins.module_utils.dra_devices import attribute_value, device_id
+from ansible_collections.harness.conformance.plugins.module_utils.k8s_results import evidence_file, stored
 
 DOCUMENTATION = r"""
 name: dra_allocations
@@ -241,7 +242,7 @@ def admission_findings(pods: dict[str, dict[str, Any]], resource: str, device_pa
 def _read(results: list[dict[str, Any]] | None, read_id: str) -> list[dict[str, Any]]:
     """The objects one item of a ``k8s_info`` loop read (items name their read with ``id``); none when the
     item was skipped or the read failed."""
-    for r in results or []:
+    for r in stored(results) or []:
         if (r.get("item") or {}).get("id") == read_id:
             return list(r.get("resources") or [])
     return []
@@ -311,7 +312,7 @@ def secure_access_mechanisms_step(reads: list[dict[str, Any]], apis: Any, settin
         "output": {"mode": mode, "dra_served": dra_served, "deviceclass_found": class_found, "dra_devices": dra_devices,
                    "dra_nodes": dra_nodes, "device_plugin_nodes": dp_nodes,
                    "exercised": (["DRA"] if dra_ok else []) + (["device plugin"] if dp_ok else [])},
-        "files": [{"name": "resourceslices.yaml", "data": slices}, {"name": "deviceclass.yaml", "data": device_class}],
+        "files": [evidence_file("resourceslices.yaml", slices), {"name": "deviceclass.yaml", "data": device_class}],
         "checks": checks,
         "facts": {
             "dra_served": dra_served, "dra_ok": dra_ok, "dp_ok": dp_ok, "dra_nodes": list(dra_nodes), "dp_nodes": list(dp_nodes),

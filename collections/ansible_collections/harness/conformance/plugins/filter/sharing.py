@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ansible_collections.harness.conformance.plugins.module_utils.k8s_results import read_resources
+from ansible_collections.harness.conformance.plugins.module_utils.k8s_results import evidence_file, read_resources
 from ansible_collections.harness.conformance.plugins.filter.probes import (
     container_nodes,
     needs_accelerator,
@@ -218,7 +218,7 @@ def sharing_step(reads: Any, sources: dict[str, Any]) -> dict[str, Any]:
                     "kubectl get resourceslices -o yaml"),
         "output": {"time_slicing_or_mps": found["replicas"], "mig": found["mig"], "dra_shared_devices": found["dra"],
                    "clusterpolicy": _plugin_configs(policies)},
-        "files": [{"name": "nodes.yaml", "data": sharing_node_summaries(nodes)},
+        "files": [evidence_file("nodes.yaml", sharing_node_summaries(nodes)),
                   {"name": "clusterpolicy.yaml", "data": policies}],
         "checks": sharing_checks(found, sources),
         "facts": {"probe_pods": sharing_probe_pods(found["replicas"], real), "real_nodes": real,

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ansible_collections.harness.conformance.plugins.module_utils.k8s_results import read_resources
+from ansible_collections.harness.conformance.plugins.module_utils.k8s_results import evidence_file, read_resources
 from ansible_collections.harness.conformance.plugins.filter.probes import (
     accelerator_nodes,
     container_nodes,
@@ -173,7 +173,7 @@ def virtual_gpus_step(reads: Any, sources: dict[str, Any]) -> dict[str, Any]:
                     f"kubectl get resourceslices --field-selector spec.driver={sources['dra_driver']} -o yaml"),
         "output": {"labelled_nodes": found["labelled"], "dra_vgpu_devices": found["dra"],
                    "test_pod": target or "no node to run it on"},
-        "files": [{"name": "resourceslices.yaml", "data": slices}],
+        "files": [evidence_file("resourceslices.yaml", slices)],
         "checks": virtual_gpu_checks(found, target, sources),
         "facts": {"target": target, "probe_pods": gpu_probe_pods(gpu_nodes, [PROBE_POD], resource),
                   "real_nodes": container_nodes(nodes)},

@@ -34,6 +34,8 @@ _STATUS_MARK = {"pass": "✓", "fail": "✗", "error": "!", "skip": "-"}
 NOTEBOOK = "output.md"
 
 LEDGER_DIR = "steps"
+#: how many objects of a list an evidence file keeps by default (the option max_objects)
+MAX_OBJECTS = 100
 STATES = ("written", "opened", "collected")
 #: what a ``step`` may carry (a filter that judges a step returns such a mapping)
 STEP_KEYS = ("title", "command", "output", "checks", "files", "facts")
@@ -52,7 +54,7 @@ ARGUMENT_SPEC: dict[str, Any] = dict(
     checks=dict(type="list", elements="dict", default=[]),
     step=dict(type="dict"),
     facts=dict(type="raw"),
-    max_objects=dict(type="int", default=100),
+    max_objects=dict(type="int", default=MAX_OBJECTS),
 )
 REQUIRED_BY = {"file": ("data",)}
 
@@ -176,8 +178,8 @@ def perform(args: dict[str, Any], write: bool) -> dict[str, Any]:
     for i, f in enumerate(files):
         if not isinstance(f, dict) or not f.get("name") or "data" not in f:
             raise EvidenceError(f"files item #{i + 1} needs a name and data")
-        limit = f.get("max_objects", args.get("max_objects", 100))
-        paths.append(place.save(str(f["name"]), f["data"], write, int(limit)))
+        limit = f.get("max_objects", args.get("max_objects", MAX_OBJECTS))
+        paths.append(place.save(str(f["name"]), f["data"], write, int(limit), f.get("total")))
     checks = list(args.get("checks") or [])
     if args.get("title"):
         paths.append(place.note(str(args["title"]), args.get("command"), args.get("output"), checks, write))
@@ -247,17 +249,22 @@ class Place:
             raise EvidenceError(f"evidence file '{name}' escapes the requirement's directory")
         return target, os.path.relpath(target, os.path.dirname(self.evidence_dir))
 
-    def save(self, name: str, data: Any, write: bool = True, max_objects: int = 0) -> str:
+    def save(self, name: str, data: Any, write: bool = True, max_objects: int = 0, total: int | None = None) -> str:
         """Write one file (YAML for structured data, text for strings); its run-relative path.
 
         A list longer than ``max_objects`` (when above 0) keeps its first ``max_objects`` items, under a
         comment that says so: a 500-node lab's 500 ResourceSlices are megabytes that say nothing the
-        first hundred do not, and writing them took a role most of its time.
+        first hundred do not, and writing them took a role most of its time. ``total`` is how many
+        objects a list stands for when whoever passed it kept only the first ones already (a judging
+        filter does, so the megabytes never travel through Ansible's templating).
         """
         target, rel = self.target(name)
-        if max_objects > 0 and isinstance(data, (list, tuple)) and len(data) > max_objects:
-            text = (f"# {max_objects} of {len(data)} objects kept (harness.conformance.evidence max_objects); "
-                    "the notebook's command lists them all\n" + render(list(data[:max_objects])))  # fmt: skip
+        if isinstance(data, (list, tuple)):
+            kept = list(data[:max_objects]) if 0 < max_objects < len(data) else list(data)
+            of = max(len(data), int(total or 0))
+            text = render(kept) if of == len(kept) else (
+                f"# {len(kept)} of {of} objects kept (harness.conformance.evidence max_objects); "
+                "the notebook's command lists them all\n" + render(kept))  # fmt: skip
         else:
             text = render(data)
         if write:
