@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from fake_inventory import write_inventory
 from harness.cli import main
 from harness.results import CheckStatus
 from harness.run import Run
@@ -23,14 +24,7 @@ ROLES = Path(__file__).resolve().parent / "roles"
 
 @pytest.fixture
 def inventory(tmp_path: Path) -> Path:
-    inv = tmp_path / "inventory"
-    (inv / "group_vars").mkdir(parents=True)
-    (inv / "hosts.yml").write_text("all:\n  hosts: {}\n")
-    (inv / "group_vars" / "all.yml").write_text(
-        "harness_lab_kind: existing\nharness_simulated: true\nharness_kubeconfig: /nonexistent/kubeconfig\n"
-        "harness_product:\n  vendorName: Test Vendor\n  platformName: Test Platform\n  platformVersion: '1.0'\n"
-    )
-    return inv
+    return write_inventory(tmp_path, "/nonexistent/kubeconfig")  # no cluster: the fake roles need none
 
 
 def test_steps_become_the_record_and_a_broken_role_keeps_its_steps(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ansible_collections.harness.conformance.plugins.filter.k8s_status import condition
 from ansible_collections.harness.conformance.plugins.module_utils.k8s_results import (
     first as _first,
     jinja_truncate as _truncate,
@@ -46,11 +47,6 @@ DENIED = "denied the request"
 NOT_CALLED = "failed calling webhook"
 
 
-def _condition_true(obj: Obj, kind: str) -> bool:
-    return any(c.get("type") == kind and c.get("status") == "True"
-               for c in (obj.get("status") or {}).get("conditions") or [])  # fmt: skip
-
-
 def robust_controller_operator_step(registered: dict[str, Any], sources: dict[str, Any]) -> dict[str, Any]:
     """Whether the operator runs. ``registered``: ``mode`` (lab-record or deployment), ``record`` (the lab's
     component record, {} when absent), ``alive`` (its pid is a live process), ``health`` (the registered
@@ -71,7 +67,7 @@ def robust_controller_operator_step(registered: dict[str, Any], sources: dict[st
         expected = "a live process whose health endpoint answers 200"
     else:
         deploy = _first(registered.get("deployment"))
-        running = _condition_true(deploy, "Available")
+        running = condition(deploy, "Available") == "True"
         where = f"{sources['operator_namespace']}/{sources['operator_deployment']}"
         seen = (f"Deployment {where} not found" if not deploy else
                 f"readyReplicas {(deploy.get('status') or {}).get('readyReplicas', 0)} of "
@@ -92,7 +88,7 @@ def robust_controller_crds_step(crd_reads: dict[str, Any], sources: dict[str, An
     """Whether every CRD of the operator is Established (``crd_reads``: the registered loop of reads)."""
     crds = [str(c) for c in sources["crds"]]
     established = [str(o["metadata"]["name"]) for r in (crd_reads or {}).get("results") or []
-                   for o in _resources(r) if _condition_true(o, "Established")]  # fmt: skip
+                   for o in _resources(r) if condition(o, "Established") == "True"]  # fmt: skip
     ok = len(established) == len(crds)
     return {
         "title": "The operator's CRDs are established",

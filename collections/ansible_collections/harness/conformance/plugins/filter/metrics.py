@@ -26,6 +26,8 @@ import json
 import re
 from typing import Any
 
+from ansible_collections.harness.conformance.plugins.module_utils.k8s_results import jinja_truncate
+
 DOCUMENTATION = r"""
 name: exposition_series
 short_description: Accelerator series an exporter exposes and Prometheus holds, and their judgement into checks
@@ -61,10 +63,8 @@ options:
 
 
 def truncate(text: str, length: int = 300) -> str:
-    """As Jinja's truncate filter (leeway 5, whole words, '...')."""
-    if len(text) <= length + 5:
-        return text
-    return text[: length - 3].rsplit(" ", 1)[0] + "..."
+    """As Jinja's truncate filter, at the length the metrics roles' observed texts were cut at."""
+    return jinja_truncate(text, length)
 
 
 def _required(metric: dict[str, Any]) -> bool:

@@ -24,7 +24,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ansible_collections.harness.conformance.plugins.module_utils.k8s_results import jinja_truncate as _truncate
+from ansible_collections.harness.conformance.plugins.module_utils.k8s_results import (
+    first as _first,
+    jinja_truncate as _truncate,
+)
 
 DOCUMENTATION = r"""
 name: hpa_phase_step
@@ -74,12 +77,6 @@ SIMULATED_NOTE = (
 
 
 # --- reading the registered results ----------------------------------------------------------------
-
-
-def _first(result: Any) -> dict[str, Any]:
-    """The object a k8s_info read by name returned ({} when there was none, or the read failed)."""
-    resources = result.get("resources") if isinstance(result, dict) else None
-    return resources[0] if resources and isinstance(resources[0], dict) else {}
 
 
 def _status(obj: dict[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ansible_collections.harness.conformance.plugins.module_utils.k8s_results import jinja_truncate as _truncate
+from ansible_collections.harness.conformance.plugins.module_utils.k8s_results import (
+    jinja_truncate as _truncate,
+    resources as _resources,
+)
 
 DOCUMENTATION = r"""
 name: gang_api
@@ -72,13 +75,6 @@ def _condition_map(obj: Any) -> dict[str, Any]:
 
 def _true(obj: Any, kind: str) -> bool:
     return _condition_map(obj).get(kind) == "True"
-
-
-def _resources(registered: Any) -> list[dict[str, Any]]:
-    """The objects a k8s_info result read ([] when the task was skipped or failed)."""
-    if not isinstance(registered, dict):
-        return []
-    return [o for o in registered.get("resources") or [] if isinstance(o, dict)]
 
 
 def _first(objs: list[dict[str, Any]]) -> dict[str, Any]:
